@@ -1,0 +1,5 @@
+"""``python -m edgesdk``."""
+
+from edgesdk.cli import main
+
+main()

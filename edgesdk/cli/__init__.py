@@ -1,0 +1,41 @@
+"""The ``edgesdk`` command line (typer). One module per command.
+
+Command modules import nothing heavy at module level: ``edgesdk --help`` and every
+``edgesdk COMMAND --help`` run without importing TensorFlow (a test proves it).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="edgesdk",
+    help="Take a trained Keras model to an Android phone: TFLite with metadata, "
+    "a Kotlin wrapper, a Gradle sample app and golden parity tests.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+# Each module defines ``register(app)``; the order is the order in ``--help``.
+_COMMANDS = ("package", "inspect", "verify", "train", "compress", "demo")
+
+for _name in _COMMANDS:
+    try:
+        _module = importlib.import_module(f"{__name__}.{_name}")
+    except ModuleNotFoundError as _exc:  # a command module not written yet
+        if _exc.name != f"{__name__}.{_name}":
+            raise
+        continue
+    _module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,97 @@
+"""``edgesdk package``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._common import console, emit_json, user_errors, warn
+
+
+def package_command(
+    model: Path = typer.Argument(..., help="Keras model: .h5, .keras, or a SavedModel folder."),
+    target: str = typer.Option("android", "--target", help="What to generate besides the .tflite: android or none."),
+    output: Path = typer.Option(Path("out"), "-o", "--output", help="Output folder (must not exist unless --force)."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="UTF-8 file, one label per line, in output order."),
+    mean: Optional[list[float]] = typer.Option(None, "--mean", help="Normalization mean; once, or once per channel."),
+    std: Optional[list[float]] = typer.Option(None, "--std", help="Normalization std; once, or once per channel."),
+    quantize: str = typer.Option("none", "--quantize", help="none, dynamic, float16, int8 or auto."),
+    calibration_data: Optional[Path] = typer.Option(None, "--calibration-data", help="Image folder (one sub-folder per class) or .npz with raw x, for int8."),
+    eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Image folder or .npz (x, y) to measure parity and accuracy on."),
+    max_accuracy_drop: float = typer.Option(1.0, "--max-accuracy-drop", help="Accuracy budget in percentage points for --quantize auto."),
+    name: Optional[str] = typer.Option(None, "--name", help="Model name in the metadata (default: the file name)."),
+    class_name: Optional[str] = typer.Option(None, "--class-name", help="Kotlin wrapper class name."),
+    android_package: Optional[str] = typer.Option(None, "--android-package", help="Android application id / Kotlin package."),
+    author: str = typer.Option("", "--author", help="Author in the metadata."),
+    model_version: str = typer.Option("1", "--model-version", help="Model version in the metadata."),
+    license: str = typer.Option("", "--license", help="License in the metadata."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
+    json_output: bool = typer.Option(False, "--json", help="Print the report as one JSON object on stdout."),
+) -> None:
+    """Package a Keras model: .tflite with metadata, Kotlin wrapper and Android app."""
+    with user_errors():
+        from ..config import PackageConfig
+        from ..pipeline import package
+
+        con = console()
+        config = PackageConfig(
+            model=model,
+            output=output,
+            target=target,
+            labels=labels,
+            mean=tuple(mean) if mean else None,
+            std=tuple(std) if std else None,
+            quantize=quantize,
+            calibration_data=calibration_data,
+            eval_data=eval_data,
+            max_accuracy_drop=max_accuracy_drop,
+            name=name,
+            class_name=class_name,
+            android_package=android_package,
+            author=author,
+            model_version=model_version,
+            license=license,
+            force=force,
+        )
+        with con.status("Packaging…") as status:
+            result = package(
+                config,
+                on_warning=warn,
+                on_progress=lambda msg: status.update(msg + "…"),
+            )
+        if json_output:
+            emit_json({"output": str(result.output), **result.report})
+            return
+        _summary(con, result)
+
+
+def _summary(con: object, result: object) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    r = result.report  # type: ignore[attr-defined]
+    table = Table(title=f"Packaged {escape(r['model']['name'])}", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("task", r["model"]["task"])
+    inp, out = r["inputs"][0], r["outputs"][0]
+    table.add_row("input", f"{inp['shape']} {inp['dtype']}")
+    table.add_row("output", f"{out['shape']} {out['dtype']}")
+    n = r["normalization"]
+    table.add_row("normalization", f"mean {n['mean']} std {n['std']} ({n['source']})")
+    table.add_row("labels", f"{r['labels']['count']} ({r['labels']['source']})")
+    table.add_row("quantization", r["quantization"]["mode"])
+    table.add_row("size", f"{r['size']['tflite_bytes']:,} bytes (metadata +{r['size']['metadata_overhead_bytes']:,})")
+    p = r["parity"]
+    parity = f"top-1 agreement {p['top1_agreement'] * 100:.1f}%, max |diff| {p['max_abs_diff']:.2e} on {p['samples']} {p['source'].replace('_', ' ')} (host, tier 1)"
+    if p.get("tflite_accuracy") is not None:
+        parity += f"; accuracy Keras {p['reference_accuracy'] * 100:.1f}% / TFLite {p['tflite_accuracy'] * 100:.1f}%"
+    table.add_row("parity", parity)
+    con.print(table)  # type: ignore[attr-defined]
+    con.print(f"Wrote {escape(str(result.output))}/: " + ", ".join(r["files"]))  # type: ignore[attr-defined]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("package")(package_command)

@@ -1,0 +1,451 @@
+"""``package``: Keras model -> TFLite with metadata (+ Kotlin wrapper and Android app).
+
+The flow reads straight down: config -> load -> labels and normalization ->
+calibration -> convert/quantize -> metadata -> host parity -> write (atomically).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from ._io import staged_output, stdout_to_stderr
+from .config import PackageConfig
+from .errors import ConfigError, DataError
+from .models import LoadedModel
+
+Warn = Callable[[str], None]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Per-channel mean/std applied to raw inputs, and where the values came from."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    source: str  # "cli", "model_layer:Rescaling", "assumed_unit_range", "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mean": list(self.mean), "std": list(self.std), "source": self.source}
+
+
+@dataclass(frozen=True)
+class PackageResult:
+    """What ``package`` wrote, and the report it wrote about it."""
+
+    output: Path
+    tflite: Path
+    labels: Path | None
+    report_path: Path
+    report: dict[str, Any]
+    kotlin: Path | None = None
+    android: Path | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def read_labels_file(path: Path) -> tuple[str, ...]:
+    """UTF-8, one label per line; blank trailing lines ignored."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"could not read the labels file {path}",
+            received=f"{type(exc).__name__}: {exc}",
+            fix="Check the --labels path",
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"the labels file {path} is not valid UTF-8",
+            received=f"undecodable byte at offset {exc.start}",
+            supported="a UTF-8 text file with one label per line",
+            fix="Save the file as UTF-8",
+        ) from None
+    labels = [line.rstrip("\r") for line in text.split("\n")]
+    while labels and not labels[-1].strip():
+        labels.pop()
+    if not labels:
+        raise ConfigError(
+            f"the labels file {path} is empty",
+            received=f"{len(raw)} bytes",
+            supported="a UTF-8 text file with one label per line",
+            fix="Write one class name per line, in the order of the model's outputs",
+        )
+    blank = [i + 1 for i, lab in enumerate(labels) if not lab.strip()]
+    if blank:
+        raise ConfigError(
+            f"the labels file {path} has empty labels",
+            received=f"blank line(s) {blank[:5]}",
+            fix="Give every class a name",
+        )
+    return tuple(labels)
+
+
+def resolve_labels(
+    config: PackageConfig, loaded: LoadedModel, num_classes: int | None, warn: Warn
+) -> tuple[tuple[str, ...], str]:
+    if num_classes is None:
+        if config.labels is not None:
+            warn("the model's output is not a class vector; --labels is ignored")
+        return (), "none"
+    if config.labels is not None:
+        labels = read_labels_file(config.labels)
+        source = "file"
+    else:
+        stored = _class_names_from_model(loaded)
+        if stored is not None:
+            labels, source = stored, "model"
+        else:
+            labels = tuple(f"class_{i}" for i in range(num_classes))
+            warn(
+                f"no labels given: using class_0..class_{num_classes - 1}. "
+                "Pass --labels FILE (one label per line) to name the classes."
+            )
+            return labels, "generated"
+    if len(labels) != num_classes:
+        raise ConfigError(
+            f"the number of labels does not match the model's {num_classes} classes",
+            received=f"{len(labels)} labels from {config.labels or 'the model'}",
+            supported=f"exactly {num_classes} labels, one per line, in output order",
+            fix="Fix the labels file so that it has one line per class",
+        )
+    return labels, source
+
+
+def _class_names_from_model(loaded: LoadedModel) -> tuple[str, ...] | None:
+    try:
+        from .train import read_class_names
+    except ImportError:
+        return None
+    return read_class_names(loaded.path)
+
+
+# ---------------------------------------------------------------------- normalization
+
+
+def resolve_normalization(
+    config: PackageConfig, loaded: LoadedModel, channels: int, warn: Warn
+) -> Normalization:
+    if config.mean is not None and config.std is not None:
+        mean, std = config.mean, config.std
+        for name, values in (("mean", mean), ("std", std)):
+            if len(values) not in (1, channels):
+                raise ConfigError(
+                    f"--{name} was given {len(values)} times but the input has {channels} channels",
+                    received=f"{name}={list(values)}",
+                    supported=f"one value for all channels, or exactly {channels} (one per channel)",
+                    fix=f"Repeat --{name} once or {channels} times",
+                )
+        return Normalization(_per_channel(mean, channels), _per_channel(std, channels), "cli")
+    if loaded.has_preprocessing_layer:
+        return Normalization(
+            (0.0,) * channels, (1.0,) * channels, f"model_layer:{loaded.preprocessing_layer}"
+        )
+    warn(
+        "the model has no Rescaling/Normalization layer and no --mean/--std were given: "
+        "assuming it takes inputs scaled to [0, 1] (mean 0, std 255). "
+        "Pass --mean/--std to override (e.g. --mean 127.5 --std 127.5 for [-1, 1])."
+    )
+    return Normalization((0.0,) * channels, (255.0,) * channels, "assumed_unit_range")
+
+
+def _per_channel(values: tuple[float, ...], channels: int) -> tuple[float, ...]:
+    return tuple(values) * channels if len(values) == 1 else tuple(values)
+
+
+# ------------------------------------------------------------------------------ data
+
+
+def load_samples(path: Path, loaded: LoadedModel, role: str) -> Any:
+    """Load calibration/eval data shaped for the model's input (raw values)."""
+    from .data import load_dataset
+
+    spec = loaded.inputs[0]
+    if spec.is_image:
+        ds = load_dataset(path, size=(spec.shape[1], spec.shape[2]), channels=spec.shape[3])
+    else:
+        ds = load_dataset(path)
+    expected = tuple(d for d in spec.shape[1:])
+    if tuple(ds.x.shape[1:]) != expected:
+        raise DataError(
+            f"the {role} data does not fit the model's input",
+            received=f"samples of shape {tuple(ds.x.shape[1:])} from {path}",
+            supported=f"samples of shape {expected} (images are resized automatically)",
+            fix=f"Pass {role} data shaped like the model's input",
+        )
+    return ds
+
+
+def _input_range(spec_is_image: bool, norm: Normalization) -> tuple[tuple[float, ...], ...]:
+    if not spec_is_image:
+        return (), ()
+    lo = tuple(float(np.float32((0.0 - m) / s)) for m, s in zip(norm.mean, norm.std))
+    hi = tuple(float(np.float32((255.0 - m) / s)) for m, s in zip(norm.mean, norm.std))
+    return tuple(min(a, b) for a, b in zip(lo, hi)), tuple(max(a, b) for a, b in zip(lo, hi))
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def package(
+    config: PackageConfig,
+    *,
+    on_warning: Warn | None = None,
+    on_progress: Progress | None = None,
+) -> PackageResult:
+    """Package a Keras model as described in ``config``; see :func:`edgesdk.package`."""
+    from . import _io, metadata, tasks
+    from .convert import Quantization, convert
+    from .models import load_model
+    from .verify.host import TFLiteRunner, keras_outputs, parity, tflite_outputs
+
+    warnings: list[str] = []
+
+    def warn(msg: str) -> None:
+        warnings.append(msg)
+        if on_warning:
+            on_warning(msg)
+
+    def step(msg: str) -> None:
+        if on_progress:
+            on_progress(msg)
+
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+    _io.check_output(config.output, config.force)
+
+    # Fail on unreadable option files before the slow model load.
+    if config.labels is not None:
+        read_labels_file(config.labels)
+    for role, p in (("calibration", config.calibration_data), ("eval", config.eval_data)):
+        if p is not None and not p.exists():
+            raise DataError(
+                f"the {role} data path {p} does not exist",
+                received=str(p),
+                supported="a folder with one sub-folder per class of images, or an .npz",
+                fix="Check the path",
+            )
+    if config.quantize == "int8" and config.calibration_data is None:
+        raise ConfigError(
+            "int8 quantization needs calibration data",
+            received="--quantize int8 without --calibration-data",
+            supported="--calibration-data FOLDER (one sub-folder per class) or FILE.npz with x",
+            fix="Pass --calibration-data with a few hundred representative inputs, "
+            "or use --quantize dynamic / float16, which need none",
+        )
+
+    step("Loading model")
+    t = time.perf_counter()
+    with stdout_to_stderr():
+        loaded = load_model(config.model)
+    timings["load_s"] = time.perf_counter() - t
+    task = tasks.infer(loaded)
+    spec = loaded.inputs[0]
+    channels = spec.shape[-1] if spec.is_image else 1
+    if not spec.is_image and spec.shape[-1] is not None and config.mean and len(config.mean) > 1:
+        channels = int(spec.shape[-1])
+    norm = resolve_normalization(config, loaded, int(channels or 1), warn)
+    labels, labels_source = resolve_labels(config, loaded, task.num_classes(loaded), warn)
+
+    calib = evald = None
+    if config.calibration_data is not None:
+        step("Reading calibration data")
+        calib = load_samples(config.calibration_data, loaded, "calibration")
+    if config.eval_data is not None:
+        step("Reading evaluation data")
+        evald = load_samples(config.eval_data, loaded, "evaluation")
+
+    from .preprocess import normalize
+
+    calib_x = None if calib is None else normalize(calib.x, norm.mean, norm.std)
+    if config.quantize == "auto":
+        raise ConfigError(
+            "--quantize auto is not available yet",
+            received="quantize='auto'",
+            supported="none, dynamic, float16, int8",
+            fix="Pick a mode explicitly",
+        )
+    mode = Quantization.parse(config.quantize)
+
+    step(f"Converting to TFLite ({mode.value})")
+    t = time.perf_counter()
+    with stdout_to_stderr():
+        conv = convert(loaded, mode, calib_x)
+    timings["convert_s"] = time.perf_counter() - t
+
+    step("Writing metadata")
+    t = time.perf_counter()
+    name = config.name or loaded.name
+    lo, hi = _input_range(spec.is_image, norm)
+    info = tasks.MetadataInputs(
+        name=name,
+        description=f"{task.name.replace('_', ' ').capitalize()} packaged by edgesdk {__version__} "
+        f"from {loaded.path.name} ({mode.value} quantization).",
+        version=config.model_version,
+        author=config.author,
+        license=config.license,
+        labels=labels,
+        mean=norm.mean,
+        std=norm.std,
+        input_min=lo,
+        input_max=hi,
+    )
+    meta = task.metadata(loaded, info)
+    model_bytes = metadata.populate(conv.tflite, meta)
+    timings["metadata_s"] = time.perf_counter() - t
+
+    step("Checking host parity (tier 1)")
+    t = time.perf_counter()
+    runner = TFLiteRunner(model_bytes)
+    if evald is not None:
+        ds, source = evald.take(500), "eval_data"
+    elif calib is not None:
+        ds, source = calib.take(200), "calibration_data"
+    else:
+        rng = np.random.default_rng(0)
+        shape = (8,) + tuple(int(d) for d in spec.shape[1:])
+        x = rng.uniform(0, 255, shape) if spec.is_image else rng.normal(0, 1, shape)
+        from .data import Dataset
+
+        ds, source = Dataset(x.astype(np.float32)), "random_inputs"
+    with stdout_to_stderr():
+        ref = keras_outputs(loaded.model, ds.x, norm.mean, norm.std) if loaded.framework != "saved_model" else _saved_model_outputs(loaded, ds.x, norm)
+    cand = tflite_outputs(model_bytes, ds.x, norm.mean, norm.std)
+    par = parity(ref, cand, ds.y, source)
+    timings["parity_s"] = time.perf_counter() - t
+    if par.top1_agreement < 0.9 and mode is not Quantization.NONE:
+        warn(
+            f"{mode.value} quantization changed the top-1 result on "
+            f"{(1 - par.top1_agreement) * 100:.1f}% of {par.samples} {source.replace('_', ' ')} "
+            "samples; check the accuracy, or try another --quantize mode"
+        )
+
+    report: dict[str, Any] = {
+        "edgesdk_version": __version__,
+        "model": {
+            "source": str(config.model),
+            "framework": loaded.framework,
+            "name": name,
+            "task": task.name,
+        },
+        "inputs": [_tensor_dict(runner.interpreter.get_input_details()[0], spec)],
+        "outputs": [_tensor_dict(runner.interpreter.get_output_details()[0], loaded.outputs[0])],
+        "normalization": norm.to_dict(),
+        "labels": {"count": len(labels), "source": labels_source},
+        "quantization": {"mode": mode.value, "calibration_samples": conv.calibration_samples},
+        "size": {
+            "tflite_bytes": len(model_bytes),
+            "converted_bytes": len(conv.tflite),
+            "metadata_overhead_bytes": len(model_bytes) - len(conv.tflite),
+            "sha256": hashlib.sha256(model_bytes).hexdigest(),
+        },
+        "parity": {"tier": "host", **par.to_dict()},
+        "warnings": warnings,
+    }
+
+    step("Writing output")
+    with staged_output(config.output, config.force) as stage:
+        (stage / "model.tflite").write_bytes(model_bytes)
+        labels_path = None
+        if labels:
+            (stage / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
+            labels_path = config.output / "labels.txt"
+        kotlin_path = android_path = None
+        if config.target == "android":
+            t = time.perf_counter()
+            kotlin_path, android_path = _generate_android(
+                config, stage, model_bytes, name, labels, norm, runner, spec
+            )
+            timings["codegen_s"] = time.perf_counter() - t
+        timings["total_s"] = time.perf_counter() - t_all
+        report["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
+        report["files"] = sorted(
+            str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file()
+        ) + ["report.json"]
+        (stage / "report.json").write_text(
+            json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    out = config.output
+    return PackageResult(
+        output=out,
+        tflite=out / "model.tflite",
+        labels=labels_path,
+        report_path=out / "report.json",
+        report=report,
+        kotlin=None if kotlin_path is None else out / kotlin_path,
+        android=None if android_path is None else out / android_path,
+        warnings=tuple(warnings),
+    )
+
+
+def _saved_model_outputs(loaded: LoadedModel, x_raw: Any, norm: Normalization) -> Any:
+    from . import _tf
+    from .preprocess import normalize
+
+    tf = _tf.tf()
+    fn = loaded.model.signatures["serving_default"]
+    key = loaded.inputs[0].name
+    out_key = loaded.outputs[0].name
+    x = normalize(x_raw, norm.mean, norm.std)
+    return np.concatenate(
+        [np.asarray(fn(**{key: tf.constant(x[i : i + 1])})[out_key]) for i in range(len(x))]
+    )
+
+
+def _tensor_dict(detail: dict[str, Any], spec: Any) -> dict[str, Any]:
+    scale, zp = detail.get("quantization", (0.0, 0))
+    return {
+        "name": spec.name,
+        "shape": [int(d) for d in detail["shape"]],
+        "dtype": np.dtype(detail["dtype"]).name,
+        "quantization": {"scale": float(scale), "zero_point": int(zp)} if scale else None,
+    }
+
+
+def _generate_android(
+    config: PackageConfig,
+    stage: Path,
+    model_bytes: bytes,
+    name: str,
+    labels: tuple[str, ...],
+    norm: Normalization,
+    runner: Any,
+    spec: Any,
+) -> tuple[Path | None, Path | None]:
+    """Write ``kotlin/<ClassName>.kt`` and ``android/`` (image classifiers)."""
+    if not spec.is_image:
+        return None, None
+    try:
+        from .codegen import android_context, generate_android
+    except ImportError:
+        return None, None
+    ctx = android_context(
+        model_name=name,
+        labels=labels,
+        input_shape=tuple(int(d) for d in runner.input.shape[1:]),
+        input_dtype=runner.input.dtype,
+        input_quant=(runner.input.scale, runner.input.zero_point),
+        output_dtype=runner.output.dtype,
+        output_quant=(runner.output.scale, runner.output.zero_point),
+        mean=norm.mean,
+        std=norm.std,
+        class_name=config.class_name,
+        android_package=config.android_package,
+        author=config.author,
+        version=config.model_version,
+    )
+    gen = generate_android(ctx, model_bytes, stage)
+    return gen.kotlin.relative_to(stage), gen.android.relative_to(stage)
