@@ -10,7 +10,7 @@ from ._common import console, emit_json, user_errors
 
 
 def inspect_command(
-    model: Path = typer.Argument(..., help="A .tflite file."),
+    model: Path = typer.Argument(..., metavar="MODEL.tflite", help="A .tflite file."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Show a .tflite file's tensors, operators, size and metadata."""

@@ -11,7 +11,7 @@ from ._common import console, emit_json, user_errors, warn
 
 
 def package_command(
-    model: Path = typer.Argument(..., help="Keras model: .h5, .keras, or a SavedModel folder."),
+    model: Path = typer.Argument(..., metavar="MODEL", help="Keras model: .h5, .keras, or a SavedModel folder."),
     target: str = typer.Option("android", "--target", help="What to generate besides the .tflite: android or none."),
     output: Path = typer.Option(Path("out"), "-o", "--output", help="Output folder (must not exist unless --force)."),
     labels: Optional[Path] = typer.Option(None, "--labels", help="UTF-8 file, one label per line, in output order."),
