@@ -95,8 +95,13 @@ def read_labels_file(path: Path) -> tuple[str, ...]:
 
 
 def resolve_labels(
-    config: PackageConfig, loaded: LoadedModel, num_classes: int | None, warn: Warn
+    config: PackageConfig,
+    loaded: LoadedModel,
+    num_classes: int | None,
+    warn: Warn,
+    data_class_names: tuple[str, ...] | None = None,
 ) -> tuple[tuple[str, ...], str]:
+    """Labels from --labels, else the model file, else the data's class names, else class_i."""
     if num_classes is None:
         if config.labels is not None:
             warn("the model's output is not a class vector; --labels is ignored")
@@ -108,6 +113,13 @@ def resolve_labels(
         stored = _class_names_from_model(loaded)
         if stored is not None:
             labels, source = stored, "model"
+        elif data_class_names is not None and len(data_class_names) == num_classes:
+            labels, source = data_class_names, "data_class_names"
+            warn(
+                f"labels taken from the data's class names ({', '.join(labels[:4])}"
+                f"{', ...' if len(labels) > 4 else ''}); pass --labels if the model's "
+                "class order differs"
+            )
         else:
             labels = tuple(f"class_{i}" for i in range(num_classes))
             warn(
@@ -258,8 +270,6 @@ def package(
     if not spec.is_image and spec.shape[-1] is not None and config.mean and len(config.mean) > 1:
         channels = int(spec.shape[-1])
     norm = resolve_normalization(config, loaded, int(channels or 1), warn)
-    labels, labels_source = resolve_labels(config, loaded, task.num_classes(loaded), warn)
-
     calib = evald = None
     if config.calibration_data is not None:
         step("Reading calibration data")
@@ -267,24 +277,30 @@ def package(
     if config.eval_data is not None:
         step("Reading evaluation data")
         evald = load_samples(config.eval_data, loaded, "evaluation")
+    data_names = next(
+        (d.class_names for d in (evald, calib) if d is not None and d.class_names), None
+    )
+    labels, labels_source = resolve_labels(
+        config, loaded, task.num_classes(loaded), warn, data_names
+    )
 
     from .preprocess import normalize
 
     calib_x = None if calib is None else normalize(calib.x, norm.mean, norm.std)
+    auto = None
     if config.quantize == "auto":
-        raise ConfigError(
-            "--quantize auto is not available yet",
-            received="quantize='auto'",
-            supported="none, dynamic, float16, int8",
-            fix="Pick a mode explicitly",
-        )
-    mode = Quantization.parse(config.quantize)
-
-    step(f"Converting to TFLite ({mode.value})")
-    t = time.perf_counter()
-    with stdout_to_stderr():
-        conv = convert(loaded, mode, calib_x)
-    timings["convert_s"] = time.perf_counter() - t
+        step("Building and measuring float32, float16, dynamic and int8 variants")
+        t = time.perf_counter()
+        conv, auto = _auto(config, loaded, calib, evald, calib_x, norm, warn)
+        mode = conv.quantization
+        timings["convert_s"] = time.perf_counter() - t
+    else:
+        mode = Quantization.parse(config.quantize)
+        step(f"Converting to TFLite ({mode.value})")
+        t = time.perf_counter()
+        with stdout_to_stderr():
+            conv = convert(loaded, mode, calib_x)
+        timings["convert_s"] = time.perf_counter() - t
 
     step("Writing metadata")
     t = time.perf_counter()
@@ -345,7 +361,12 @@ def package(
         "outputs": [_tensor_dict(runner.interpreter.get_output_details()[0], loaded.outputs[0])],
         "normalization": norm.to_dict(),
         "labels": {"count": len(labels), "source": labels_source},
-        "quantization": {"mode": mode.value, "calibration_samples": conv.calibration_samples},
+        "quantization": {
+            "mode": mode.value,
+            "requested": config.quantize,
+            "calibration_samples": conv.calibration_samples,
+            **({"auto": auto.to_dict()} if auto is not None else {}),
+        },
         "size": {
             "tflite_bytes": len(model_bytes),
             "converted_bytes": len(conv.tflite),
@@ -389,6 +410,55 @@ def package(
         android=None if android_path is None else out / android_path,
         warnings=tuple(warnings),
     )
+
+
+def _auto(
+    config: PackageConfig,
+    loaded: LoadedModel,
+    calib: Any,
+    evald: Any,
+    calib_x: Any,
+    norm: Normalization,
+    warn: Warn,
+) -> tuple[Any, Any]:
+    """Build all variants, measure them on the eval data, return the chosen one."""
+    from .convert import ORDER_ALL, convert_all
+    from .preprocess import normalize
+    from .quantize_auto import measure
+    from .verify.host import keras_outputs
+
+    if evald is None or evald.y is None:
+        raise ConfigError(
+            "--quantize auto needs labelled evaluation data to measure accuracy",
+            received="no --eval-data" if evald is None else f"--eval-data {config.eval_data} without labels",
+            supported="--eval-data FOLDER (one sub-folder per class) or FILE.npz with x and y",
+            fix="Pass --eval-data with labelled held-out samples, or pick --quantize explicitly",
+        )
+    if calib_x is None:
+        warn(
+            "no --calibration-data: calibrating int8 on the evaluation data, "
+            "which makes its accuracy estimate optimistic"
+        )
+        calib_x = normalize(evald.x, norm.mean, norm.std)
+    with stdout_to_stderr():
+        results = convert_all(loaded, ORDER_ALL, calib_x)
+        ds = evald.take(500)
+        if loaded.framework == "saved_model":
+            ref = _saved_model_outputs(loaded, ds.x, norm)
+        else:
+            ref = keras_outputs(loaded.model, ds.x, norm.mean, norm.std)
+    choice = measure(
+        results, ref.reshape(len(ds.x), -1), ds.x, ds.y, norm.mean, norm.std, config.max_accuracy_drop
+    )
+    for v in choice.variants:
+        for note in v.notes:
+            warn(f"{v.mode}: {note}")
+    if not any(v.within_budget for v in choice.variants):
+        warn(
+            f"no variant stays within the {config.max_accuracy_drop} point accuracy budget; "
+            "keeping float32"
+        )
+    return results[choice.chosen], choice
 
 
 def _saved_model_outputs(loaded: LoadedModel, x_raw: Any, norm: Normalization) -> Any:

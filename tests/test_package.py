@@ -199,3 +199,47 @@ def test_console_script_json_is_one_object_on_stdout(cnn_h5, tmp_path):
     obj = json.loads(proc.stdout)
     assert obj["output"] == str(out) and obj["quantization"]["mode"] == "none"
     assert "class_0" in proc.stderr  # the warning went to stderr
+
+
+def test_auto_picks_smallest_within_a_generous_budget(trained_h5, shapes_npz, shapes_eval_npz, tmp_path):
+    out = tmp_path / "out"
+    res = run_cli(
+        "package", trained_h5, "-o", out, "--quantize", "auto", "--calibration-data", shapes_npz,
+        "--eval-data", shapes_eval_npz, "--max-accuracy-drop", "100", "--target", "none",
+    )
+    assert res.exit_code == 0, res.stderr
+    q = report(out)["quantization"]
+    variants = {v["mode"]: v for v in q["auto"]["variants"]}
+    assert set(variants) == {"none", "float16", "dynamic", "int8"}
+    smallest = min(variants.values(), key=lambda v: v["size_bytes"])
+    assert q["mode"] == q["auto"]["chosen"] == smallest["mode"]
+    assert variants["float16"]["size_bytes"] < variants["none"]["size_bytes"]
+    assert variants["int8"]["size_bytes"] < variants["float16"]["size_bytes"]
+    assert all(v["latency_ms"] > 0 for v in variants.values())
+    assert "Variants" in res.stderr
+
+
+def test_auto_with_zero_budget_keeps_only_lossless_variants(trained_h5, shapes_npz, shapes_eval_npz, tmp_path):
+    out = tmp_path / "out"
+    res = run_cli(
+        "package", trained_h5, "-o", out, "--quantize", "auto", "--calibration-data", shapes_npz,
+        "--eval-data", shapes_eval_npz, "--max-accuracy-drop", "0", "--target", "none",
+    )
+    assert res.exit_code == 0, res.stderr
+    q = report(out)["quantization"]
+    chosen = next(v for v in q["auto"]["variants"] if v["mode"] == q["mode"])
+    assert chosen["accuracy_drop_pct"] <= 0
+    for v in q["auto"]["variants"]:
+        if v["accuracy_drop_pct"] > 0:
+            assert not v["within_budget"]
+        if v["within_budget"]:
+            assert v["size_bytes"] >= chosen["size_bytes"]
+
+
+def test_auto_without_labelled_eval_data_is_a_user_error(trained_h5, tmp_path):
+    from .helpers import assert_nothing_written, assert_user_error
+
+    out = tmp_path / "out"
+    res = run_cli("package", trained_h5, "-o", out, "--quantize", "auto")
+    assert_user_error(res, "needs labelled evaluation data", "--eval-data")
+    assert_nothing_written(out)

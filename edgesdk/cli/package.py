@@ -82,7 +82,7 @@ def _summary(con: object, result: object) -> None:
     n = r["normalization"]
     table.add_row("normalization", f"mean {n['mean']} std {n['std']} ({n['source']})")
     table.add_row("labels", f"{r['labels']['count']} ({r['labels']['source']})")
-    table.add_row("quantization", r["quantization"]["mode"])
+    table.add_row("quantization", r["quantization"]["mode"] + (" (auto)" if r["quantization"]["requested"] == "auto" else ""))
     table.add_row("size", f"{r['size']['tflite_bytes']:,} bytes (metadata +{r['size']['metadata_overhead_bytes']:,})")
     p = r["parity"]
     parity = f"top-1 agreement {p['top1_agreement'] * 100:.1f}%, max |diff| {p['max_abs_diff']:.2e} on {p['samples']} {p['source'].replace('_', ' ')} (host, tier 1)"
@@ -90,6 +90,16 @@ def _summary(con: object, result: object) -> None:
         parity += f"; accuracy Keras {p['reference_accuracy'] * 100:.1f}% / TFLite {p['tflite_accuracy'] * 100:.1f}%"
     table.add_row("parity", parity)
     con.print(table)  # type: ignore[attr-defined]
+    auto = r["quantization"].get("auto")
+    if auto:
+        vt = Table(title=f"Variants (budget {auto['budget_pct']} points, Keras accuracy {auto['reference_accuracy'] * 100:.1f}%)")
+        for col in ("variant", "size", "accuracy", "drop (pts)", "top-1 agreement", "latency (ms, host)", ""):
+            vt.add_column(col)
+        for v in auto["variants"]:
+            mark = "chosen" if v["mode"] == auto["chosen"] else ("" if v["within_budget"] else "over budget")
+            vt.add_row(v["mode"], f"{v['size_bytes']:,}", f"{v['accuracy'] * 100:.1f}%", f"{v['accuracy_drop_pct']:.2f}",
+                       f"{v['top1_agreement'] * 100:.1f}%", f"{v['latency_ms']:.3f}", mark)
+        con.print(vt)  # type: ignore[attr-defined]
     con.print(f"Wrote {escape(str(result.output))}/: " + ", ".join(r["files"]))  # type: ignore[attr-defined]
 
 
