@@ -175,7 +175,7 @@ def derive(float_tflite: bytes, mode: Quantization) -> bytes:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             q = quantizer.Quantizer(float_tflite)
             q.load_quantization_recipe(chosen)
-            return bytes(q.quantize().quantized_model)
+            out = bytes(q.quantize().quantized_model)
     except Exception as exc:  # the quantizer raises assorted types on unsupported graphs
         raise ConversionError(
             f"{mode.value} quantization failed",
@@ -183,6 +183,9 @@ def derive(float_tflite: bytes, mode: Quantization) -> bytes:
             supported="models made of TFLite builtin operators",
             fix="Try --quantize none or int8",
         ) from None
+    from .metadata.model import inline_buffers
+
+    return inline_buffers(out)
 
 
 def convert_all(

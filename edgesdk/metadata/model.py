@@ -167,6 +167,39 @@ def _unpack_model(data: bytes) -> Any:
         ) from None
 
 
+def inline_buffers(model: bytes) -> bytes:
+    """Move tensor data stored after the flatbuffer (``Buffer.offset``) into the flatbuffer.
+
+    Some tools (e.g. ai-edge-quantizer) write weights outside the flatbuffer even for
+    small models; older runtimes and :func:`populate` need them inside. Models over
+    2 GB cannot be inlined and raise :class:`MetadataError`.
+    """
+    data = _as_bytes(model)
+    model_t = _unpack_model(data)
+    changed = False
+    for b in model_t.buffers or []:
+        if (b.offset or 0) > 1:
+            end = int(b.offset) + int(b.size)
+            if end > len(data):
+                raise _error(
+                    "The model points at tensor data beyond the end of the file",
+                    received=f"buffer at offset {b.offset} size {b.size}, file {len(data)} bytes",
+                )
+            b.data = np.frombuffer(data[int(b.offset) : end], dtype=np.uint8)
+            b.offset = 0
+            b.size = 0
+            changed = True
+    if not changed:
+        return data
+    if len(data) >= 2**31 - 2**20:
+        raise _error(
+            "The model is too large to hold its tensor data inside the flatbuffer",
+            received=f"{len(data)} bytes",
+            fix="Shrink or quantize the model below 2 GB",
+        )
+    return _pack_model(model_t)
+
+
 def _check_packable(model_t: Any) -> None:
     external = [i for i, b in enumerate(model_t.buffers or []) if (b.offset or 0) > 1]
     large_ops = [
