@@ -341,6 +341,16 @@ def package(
         ref = keras_outputs(loaded.model, ds.x, norm.mean, norm.std) if loaded.framework != "saved_model" else _saved_model_outputs(loaded, ds.x, norm)
     cand = tflite_outputs(model_bytes, ds.x, norm.mean, norm.std)
     par = parity(ref, cand, ds.y, source)
+    evaluation = None
+    if source == "eval_data" and ds.y is not None and labels:
+        from .report import confusion_matrix
+
+        pred = cand.reshape(len(cand), -1).argmax(axis=1)
+        evaluation = {
+            "samples": int(len(pred)),
+            "labels": list(labels),
+            "confusion_matrix": confusion_matrix(ds.y, pred, len(labels)),
+        }
     timings["parity_s"] = time.perf_counter() - t
     if par.top1_agreement < 0.9 and mode is not Quantization.NONE:
         warn(
@@ -376,6 +386,8 @@ def package(
         "parity": {"tier": "host", **par.to_dict()},
         "warnings": warnings,
     }
+    if evaluation is not None:
+        report["evaluation"] = evaluation
 
     step("Writing output")
     with staged_output(config.output, config.force) as stage:
@@ -393,9 +405,19 @@ def package(
             timings["codegen_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - t_all
         report["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
+        extra = ["report.json"]
+        if evald is not None:
+            extra.append("report.html")
         report["files"] = sorted(
-            str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file()
-        ) + ["report.json"]
+            [str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file()] + extra
+        )
+        if evald is not None:
+            from .report import render_html
+
+            png = loaded.path.with_name(f"{loaded.path.stem}.training.png")
+            (stage / "report.html").write_text(
+                render_html(report, png if png.is_file() else None), encoding="utf-8"
+            )
         (stage / "report.json").write_text(
             json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
         )

@@ -243,3 +243,22 @@ def test_auto_without_labelled_eval_data_is_a_user_error(trained_h5, tmp_path):
     res = run_cli("package", trained_h5, "-o", out, "--quantize", "auto")
     assert_user_error(res, "needs labelled evaluation data", "--eval-data")
     assert_nothing_written(out)
+
+
+def test_report_html_is_self_contained(trained_h5, shapes_npz, shapes_eval_npz, tmp_path):
+    import re
+
+    out = tmp_path / "out"
+    res = run_cli(
+        "package", trained_h5, "-o", out, "--quantize", "auto", "--calibration-data", shapes_npz,
+        "--eval-data", shapes_eval_npz, "--target", "none",
+    )
+    assert res.exit_code == 0, res.stderr
+    page = (out / "report.html").read_text(encoding="utf-8")
+    rep = report(out)
+    assert "report.html" in rep["files"]
+    cm = rep["evaluation"]["confusion_matrix"]
+    assert len(cm) == 4 and sum(map(sum, cm)) == 160
+    assert rep["labels"]["source"] == "data_class_names"
+    assert "<svg" in page and "Confusion matrix" in page and "circle" in page
+    assert not re.search(r"(src|href)=['\"](?!data:)", page), "page refers to external files"
