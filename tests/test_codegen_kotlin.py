@@ -1,0 +1,464 @@
+"""Tiers 2 and 3 for the generated Kotlin: it compiles, and its pure part runs like Python.
+
+Tier 2: two generated apps (an ordinary one and one with hostile labels and names) compile
+with kotlinc against the real API 35 ``android.jar`` and the real LiteRT/TFLite classes, with
+``R`` from ``aapt2 link`` of the app's own resources and manifest; warnings are errors.
+Tier 3: ``tests/kotlin/ParityHarness.kt`` runs the compiled pure pre/post-processing on the
+JVM (without android.jar or LiteRT on the classpath) on vectors written here, and its results
+are compared with :mod:`edgesdk.preprocess` (and Pillow for the gray formula).
+
+Everything is compiled in ONE kotlinc run per session (kotlinc costs ~30 s here). These tests
+need the toolchain of ``tools/android_toolchain.py``; without it they fail, never skip.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edgesdk.codegen import AndroidContext, android_context, generate_android
+from edgesdk.preprocess import dequantize, prepare_input, top_k
+
+ROOT = Path(__file__).resolve().parents[1]
+HARNESS = ROOT / "tests" / "kotlin" / "ParityHarness.kt"
+HARNESS_MAIN = "dev.edgesdk.harness.ParityHarnessKt"
+FAKE_MODEL = b"\x1c\x00\x00\x00TFL3" + bytes(range(24))
+
+pytestmark = pytest.mark.toolchain
+
+HOSTILE_LABELS = (
+    "plain",
+    'quote " inside',
+    "apostrophe ' inside",
+    "$dollar",
+    "${x}",
+    "$x and ${y.z} and $",
+    "back\\slash",
+    "trailing backslash\\",
+    "\\u0041 not an escape",
+    "\\n not a newline",
+    "*/ closes a comment",
+    "/* opens a comment",
+    "// line comment",
+    '"""triple quotes"""',
+    "new\nline",
+    "tab\tand\rcarriage return\band backspace",
+    "\x00nul \x01 \x1f \x7f del",
+    "\u2028line separator\u2029",
+    "unicode é ß 中文 Ωmega",
+    "emoji 🎉👍🏽 👩‍💻",
+    "rtl \u202eoverride",
+    "lone surrogate \ud800 here",
+    "class",
+    "fun",
+    "object",
+    "",
+    " ",
+)
+
+
+def parity_context() -> AndroidContext:
+    """The app whose pure part the harness drives (class/package are fixed in the harness)."""
+    return android_context(
+        model_name="parity model",
+        labels=("cat", "dog", "bird", "fish"),
+        input_shape=(1, 12, 16, 3),
+        input_dtype="float32",
+        output_dtype="float32",
+        mean=(123.675, 116.28, 103.53),
+        std=(58.395, 57.12, 57.375),
+        class_name="ParityClassifier",
+        android_package="dev.edgesdk.parity",
+        edgesdk_version="0.0.0-test",
+    )
+
+
+def hostile_context() -> AndroidContext:
+    return android_context(
+        model_name='Evil */ "name" ${x} \\ <app> & co %s @x',
+        labels=HOSTILE_LABELS,
+        input_shape=(9, 7, 1),
+        input_dtype="uint8",
+        input_quant=(0.0078125, 128),
+        output_dtype="int8",
+        output_quant=(0.00390625, -128),
+        mean=127.5,
+        std=127.5,
+        class_name="HostileClassifier",
+        android_package="dev.edgesdk.hostile",
+        author='*/ author /* "q" $x',
+        version='1.0 */ "beta" ${v}',
+        edgesdk_version="0.0.0-test",
+    )
+
+
+@dataclass(frozen=True)
+class Built:
+    tc: object
+    at: object  # the tools.android_toolchain module
+    classes: Path
+    apps: dict[str, Path]
+    compile_seconds: float
+
+
+def _toolchain_module():
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tools import android_toolchain
+
+    return android_toolchain
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Built:
+    """Generate both apps, aapt2-link each, and compile everything in one kotlinc run."""
+    at = _toolchain_module()
+    tc = at.ensure()  # raises (-> test error) when the toolchain cannot be provisioned
+    work = tmp_path_factory.mktemp("kotlin")
+    kotlin_sources: list[Path] = [HARNESS]
+    java_sources: list[Path] = []
+    apps: dict[str, Path] = {}
+    for name, ctx in (("parity", parity_context()), ("hostile", hostile_context())):
+        gen = generate_android(ctx, FAKE_MODEL, work / name)
+        main = gen.android / "app" / "src" / "main"
+        r_dir = at.aapt2_link(
+            tc,
+            main / "res",
+            main / "AndroidManifest.xml",
+            work / f"{name}-aapt2",
+            package=ctx.android_package,
+            min_sdk=24,
+            target_sdk=35,
+        )
+        java_sources += sorted(r_dir.rglob("*.java"))
+        kotlin_sources += sorted((main / "java").rglob("*.kt"))
+        apps[name] = gen.out_dir
+    classes = work / "classes"
+    start = time.perf_counter()
+    _compile(at, tc, kotlin_sources, java_sources, classes)
+    return Built(tc, at, classes, apps, time.perf_counter() - start)
+
+
+def _compile(at, tc, kotlin_sources, java_sources, classes) -> None:
+    # -Werror: the generated code must compile without a single warning.
+    at.kotlinc(
+        tc,
+        kotlin_sources,
+        classes,
+        list(tc.android_classpath),
+        java_sources,
+        extra_args=["-Werror"],
+    )
+    at.javac(tc, java_sources, classes, [classes, *tc.android_classpath, tc.kotlin_stdlib])
+
+
+# ------------------------------------------------------------------------------------------
+# Tier 2
+# ------------------------------------------------------------------------------------------
+
+
+def test_wrapper_and_apps_compile(built: Built) -> None:
+    for name, pkg, cls in (
+        ("parity", "dev/edgesdk/parity", "ParityClassifier"),
+        ("hostile", "dev/edgesdk/hostile", "HostileClassifier"),
+    ):
+        for suffix in ("", "Preprocessing", "$Category", "$Options", "$Companion"):
+            assert (built.classes / pkg / f"{cls}{suffix}.class").is_file(), (name, suffix)
+        assert (built.classes / pkg / "MainActivity.class").is_file()
+        assert (built.classes / pkg / "R.class").is_file()
+    print(f"\ncompile (2 apps + harness, one kotlinc run): {built.compile_seconds:.1f}s")
+
+
+def test_standalone_wrapper_is_the_app_copy(built: Built) -> None:
+    for name, pkg, cls in (
+        ("parity", "dev/edgesdk/parity", "ParityClassifier"),
+        ("hostile", "dev/edgesdk/hostile", "HostileClassifier"),
+    ):
+        out = built.apps[name]
+        standalone = out / "kotlin" / f"{cls}.kt"
+        in_app = out / "android" / "app" / "src" / "main" / "java" / pkg / f"{cls}.kt"
+        assert standalone.read_bytes() == in_app.read_bytes()
+
+
+# ------------------------------------------------------------------------------------------
+# Tier 3
+# ------------------------------------------------------------------------------------------
+
+
+def _bits(x: float) -> str:
+    return f"{struct.unpack('<I', struct.pack('<f', float(x)))[0]:x}"
+
+
+def _from_bits(token: str) -> np.float32:
+    return np.frombuffer(struct.pack("<I", int(token, 16)), dtype=np.float32)[0]
+
+
+@dataclass(frozen=True)
+class Spec:
+    height: int
+    width: int
+    channels: int
+    in_dtype: str = "float32"
+    in_scale: float = 0.0
+    in_zp: int = 0
+    out_dtype: str = "float32"
+    out_scale: float = 0.0
+    out_zp: int = 0
+    classes: int = 4
+    mean: tuple[float, ...] = (0.0,)
+    std: tuple[float, ...] = (1.0,)
+
+    def __post_init__(self) -> None:
+        for attr in ("mean", "std"):
+            values = tuple(getattr(self, attr))
+            object.__setattr__(self, attr, values * self.channels if len(values) == 1 else values)
+
+    def tokens(self) -> str:
+        return " ".join(
+            [
+                "custom",
+                str(self.height),
+                str(self.width),
+                str(self.channels),
+                self.in_dtype.upper(),
+                _bits(self.in_scale),
+                str(self.in_zp),
+                self.out_dtype.upper(),
+                _bits(self.out_scale),
+                str(self.out_zp),
+                str(self.classes),
+                *(_bits(m) for m in self.mean),
+                *(_bits(s) for s in self.std),
+            ]
+        )
+
+
+def _spec_of(ctx: AndroidContext) -> Spec:
+    return Spec(
+        ctx.input_height, ctx.input_width, ctx.input_channels, ctx.input_dtype,
+        ctx.input_scale, ctx.input_zero_point, ctx.output_dtype, ctx.output_scale,
+        ctx.output_zero_point, ctx.num_classes, ctx.mean, ctx.std,
+    )  # fmt: skip
+
+
+RGB_NORM = dict(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
+PRE_CASES: list[tuple[str, Spec | None, int, int]] = [
+    # name, spec (None = the generated forModel()), source width, source height
+    ("default_larger", None, 37, 23),
+    ("default_smaller", None, 5, 7),
+    ("default_same_size", None, 16, 12),
+    ("rgb_f32_nonsquare_tall", Spec(12, 16, 3, **RGB_NORM), 9, 40),
+    ("rgb_f32_to_square", Spec(8, 8, 3, mean=(127.5,) * 3, std=(127.5,) * 3), 300, 200),
+    ("rgb_f32_upscale_1x1", Spec(5, 6, 3, mean=(0.0,) * 3, std=(255.0,) * 3), 1, 1),
+    ("rgb_int8", Spec(10, 14, 3, "int8", 0.0123, -7, **RGB_NORM), 20, 30),
+    (
+        "rgb_int8_saturating",
+        Spec(6, 6, 3, "int8", 0.004, 5, mean=(0.0,) * 3, std=(1.0,) * 3),
+        13,
+        11,
+    ),
+    ("rgb_uint8", Spec(7, 5, 3, "uint8", 1 / 255, 0, mean=(0.0,) * 3, std=(1.0,) * 3), 40, 1),
+    (
+        "rgb_uint8_zp",
+        Spec(9, 9, 3, "uint8", 0.0078125, 128, mean=(127.5,) * 3, std=(127.5,) * 3),
+        9,
+        9,
+    ),
+    ("gray_f32", Spec(12, 10, 1, mean=(127.5,), std=(127.5,)), 64, 48),
+    ("gray_f32_smaller", Spec(12, 10, 1, mean=(0.5,), std=(0.25,)), 3, 4),
+    ("gray_int8", Spec(11, 13, 1, "int8", 0.0187, -3, mean=(127.5,), std=(127.5,)), 29, 17),
+    ("gray_uint8", Spec(6, 4, 1, "uint8", 0.5, 3, mean=(0.0,), std=(1.0,)), 4, 6),
+    # x / scale + 0.5 lands exactly on .0 for every odd value: catches round-half-even.
+    ("gray_uint8_rounding_ties", Spec(16, 16, 1, "uint8", 2.0, 0, mean=(0.0,), std=(1.0,)), 16, 16),
+    ("gray_int8_std3", Spec(16, 16, 1, "int8", 0.25, -1, mean=(1.0,), std=(3.0,)), 16, 16),
+]
+
+
+def _argb(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    """Random ARGB pixels (uint32, H x W) with random alpha (which must be ignored)."""
+    return rng.integers(0, 2**32, size=(height, width), dtype=np.uint64).astype(np.uint32)
+
+
+def _rgb(argb: np.ndarray) -> np.ndarray:
+    return np.stack([(argb >> 16) & 255, (argb >> 8) & 255, argb & 255], axis=-1).astype(np.uint8)
+
+
+def _python_input(spec: Spec, argb: np.ndarray) -> np.ndarray:
+    rgb = _rgb(argb)
+    pixels = np.asarray(Image.fromarray(rgb, "RGB").convert("L")) if spec.channels == 1 else rgb
+    dtype = {"float32": np.float32, "int8": np.int8, "uint8": np.uint8}[spec.in_dtype]
+    return prepare_input(
+        pixels, height=spec.height, width=spec.width, mean=spec.mean, std=spec.std,
+        dtype=dtype, scale=spec.in_scale, zero_point=spec.in_zp,
+    )  # fmt: skip
+
+
+POST_CASES: list[tuple[str, Spec, int, list[float] | list[int]]] = [
+    ("f32_ties", Spec(1, 1, 3, classes=6), 3, [0.1, 0.5, 0.5, 0.2, 0.5, -1.0]),
+    ("f32_zero_signs", Spec(1, 1, 3, classes=3), 3, [0.0, -0.0, 0.0]),
+    ("f32_k_too_large", Spec(1, 1, 3, classes=4), 10, [-3.5, 2.25, -0.125, 2.25]),
+    ("f32_k_zero", Spec(1, 1, 3, classes=4), 0, [1.0, 2.0, 3.0, 4.0]),
+    ("f32_k_one_last", Spec(1, 1, 3, classes=5), 1, [1e-30, -1e30, 3e38, -0.0, 3e38]),
+    (
+        "int8_ties",
+        Spec(1, 1, 3, out_dtype="int8", out_scale=0.00390625, out_zp=-128, classes=8),
+        3,
+        [-128, 127, 0, 127, -5, 126, 127, -128],
+    ),
+    (
+        "int8_odd_scale",
+        Spec(1, 1, 3, out_dtype="int8", out_scale=0.0173, out_zp=9, classes=5),
+        5,
+        [9, -128, 127, 10, 8],
+    ),
+    (
+        "uint8",
+        Spec(1, 1, 3, out_dtype="uint8", out_scale=0.1, out_zp=3, classes=6),
+        4,
+        [0, 255, 3, 254, 255, 1],
+    ),
+]
+
+
+def _python_post(spec: Spec, k: int, raw: list) -> list[tuple[int, float]]:
+    if spec.out_dtype == "float32":
+        scores = np.asarray(raw, dtype=np.float32)
+    else:
+        scores = dequantize(np.asarray(raw, dtype=spec.out_dtype), spec.out_scale, spec.out_zp)
+    return top_k(scores, k), scores
+
+
+@pytest.fixture(scope="session")
+def harness_results(built: Built, tmp_path_factory) -> dict:
+    """Write the vectors, run the harness once on the pure classpath, parse its output."""
+    rng = np.random.default_rng(20240607)
+    parity = parity_context()
+    lines: list[str] = []
+    expected: dict[str, object] = {}
+    for name, spec, w, h in PRE_CASES:
+        argb = _argb(rng, w, h)
+        if name.endswith("_ties"):  # every gray level 0..255 once (R = G = B = level)
+            levels = np.arange(w * h, dtype=np.uint32) % 256
+            argb = (
+                (0xFF000000 | levels << 16 | levels << 8 | levels).astype(np.uint32).reshape(h, w)
+            )
+        used = spec or _spec_of(parity)
+        spec_tokens = "default" if spec is None else spec.tokens()
+        pixels = " ".join(f"{int(p):x}" for p in argb.reshape(-1))
+        lines.append(f"case {name} pre {spec_tokens} {w} {h} {pixels}")
+        expected[name] = (used, _python_input(used, argb))
+    for name, spec, k, raw in POST_CASES:
+        values = (
+            " ".join(_bits(v) for v in raw)
+            if spec.out_dtype == "float32"
+            else " ".join(str(int(v)) for v in raw)
+        )
+        lines.append(f"case {name} post {spec.tokens()} {k} {values}")
+        expected[name] = _python_post(spec, k, raw)
+    gray_argb = np.concatenate(
+        [
+            _argb(rng, 4096, 1).reshape(-1),
+            np.array([0x00000000, 0xFFFFFFFF, 0xFF000000, 0x00FFFFFF, 0x80FF0000, 0x0000FF00,
+                      0x000000FF, 0x00808080, 0x007F7F7F, 0x00010203], dtype=np.uint32),
+        ]
+    )  # fmt: skip
+    lines.append(f"case gray gray {gray_argb.size} " + " ".join(f"{int(p):x}" for p in gray_argb))
+    rgb = _rgb(gray_argb.reshape(1, -1))
+    expected["gray"] = np.asarray(Image.fromarray(rgb, "RGB").convert("L")).reshape(-1)
+
+    work = tmp_path_factory.mktemp("harness")
+    vectors = work / "vectors.txt"
+    vectors.write_text("\n".join(lines) + "\n", encoding="ascii")
+    results = work / "results.txt"
+    start = time.perf_counter()
+    # Pure classpath: compiled classes + Kotlin stdlib only (run_jvm adds the stdlib).
+    proc = built.at.run_jvm(built.tc, [built.classes], HARNESS_MAIN, [vectors, results])
+    seconds = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    got = {}
+    for line in results.read_text(encoding="ascii").splitlines():
+        name, *rest = line.split()
+        got[name] = rest
+    return {"expected": expected, "got": got, "seconds": seconds}
+
+
+@pytest.mark.parametrize("case", [c[0] for c in PRE_CASES])
+def test_preprocessing_matches_python(harness_results: dict, case: str) -> None:
+    spec, want = harness_results["expected"][case]
+    dtype, *values = harness_results["got"][case]
+    assert dtype == spec.in_dtype.upper()
+    assert want.shape == (spec.height, spec.width, spec.channels)
+    flat = want.reshape(-1)
+    assert len(values) == flat.size
+    if spec.in_dtype == "float32":
+        got = np.array([_from_bits(v) for v in values], dtype=np.float32)
+        diff = float(np.max(np.abs(got - flat)))
+        assert diff <= 1e-5, f"{case}: max abs diff {diff}"
+        # Stronger than the tolerance: the same float32 operations in the same order give the
+        # same bits (a reordered formula, e.g. x * (1 / std), fails here).
+        assert got.tobytes() == flat.astype(np.float32).tobytes(), f"{case}: not bit-identical"
+    else:
+        got_i = np.array([int(v) for v in values], dtype=np.int64)
+        mismatches = int(np.sum(got_i != flat.astype(np.int64)))
+        assert mismatches == 0, f"{case}: {mismatches} of {flat.size} quantized values differ"
+
+
+@pytest.mark.parametrize("case", [c[0] for c in POST_CASES])
+def test_postprocessing_matches_python(harness_results: dict, case: str) -> None:
+    want_top, want_scores = harness_results["expected"][case]
+    tokens = harness_results["got"][case]
+    count = int(tokens[0])
+    pairs = tokens[1 : 1 + 2 * count]
+    got_top = [(int(pairs[i]), float(_from_bits(pairs[i + 1]))) for i in range(0, len(pairs), 2)]
+    assert tokens[1 + 2 * count] == "scores"
+    got_scores = np.array([_from_bits(t) for t in tokens[2 + 2 * count :]], dtype=np.float32)
+    np.testing.assert_array_equal(got_scores, want_scores)
+    assert [i for i, _ in got_top] == [i for i, _ in want_top]
+    assert [s for _, s in got_top] == [s for _, s in want_top]
+
+
+def test_gray_formula_matches_pillow(harness_results: dict) -> None:
+    got = np.array([int(v) for v in harness_results["got"]["gray"]])
+    want = harness_results["expected"]["gray"].astype(np.int64)
+    assert got.shape == want.shape
+    assert int(np.sum(got != want)) == 0
+    print(f"\nharness JVM run (all pure cases): {harness_results['seconds']:.2f}s")
+
+
+def test_labels_round_trip_exactly(built: Built, tmp_path: Path) -> None:
+    """The labels compiled into Kotlin are exactly the Python strings (UTF-16 units)."""
+    vectors = tmp_path / "labels.txt"
+    vectors.write_text(
+        "case hostile labels dev.edgesdk.hostile.HostileClassifier\n"
+        "case parity labels dev.edgesdk.parity.ParityClassifier\n",
+        encoding="ascii",
+    )
+    results = tmp_path / "out.txt"
+    proc = built.at.run_jvm(
+        built.tc, [built.classes, *built.tc.android_classpath], HARNESS_MAIN, [vectors, results]
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    got = {}
+    for line in results.read_text(encoding="ascii").splitlines():
+        name, count, *labels = line.split(" ")
+        assert int(count) == len(labels)
+        got[name] = [
+            "" if lab == "-" else "".join(chr(int(u, 16)) for u in lab.split(",")) for lab in labels
+        ]
+
+    # chr() of single UTF-16 units: join surrogate pairs back into code points
+    def utf16_units(s: str) -> list[int]:
+        data = s.encode("utf-16-be", "surrogatepass")
+        return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+    for name, ctx in (("hostile", hostile_context()), ("parity", parity_context())):
+        assert len(got[name]) == len(ctx.labels)
+        for label, back in zip(ctx.labels, got[name], strict=True):
+            assert [ord(c) for c in back] == utf16_units(label), (label, back)
