@@ -239,7 +239,14 @@ def package(
     t_all = time.perf_counter()
     _io.check_output(config.output, config.force)
 
-    # Fail on unreadable option files before the slow model load.
+    # Fail on bad names and unreadable option files before the slow model load.
+    if config.target == "android":
+        from .codegen.context import validate_android_package, validate_class_name
+
+        if config.class_name is not None:
+            validate_class_name(config.class_name)
+        if config.android_package is not None:
+            validate_android_package(config.android_package)
     if config.labels is not None:
         read_labels_file(config.labels)
     for role, p in (("calibration", config.calibration_data), ("eval", config.eval_data)):

@@ -153,3 +153,19 @@ def test_unsupported_ops_are_named(tmp_path, out):
     res = run_cli("package", sm, "-o", out)
     assert_user_error(res, "cannot express", "Erfinv", "Replace those ops")
     assert_nothing_written(out)
+
+
+@pytest.mark.parametrize(
+    "option,value,fragment",
+    [
+        ("--class-name", "object", "object"),
+        ("--class-name", "My Model", "My Model"),
+        ("--android-package", "com.example.fun", "fun"),
+        ("--android-package", "com..x", "com..x"),
+        ("--android-package", 'com.example"; evil', "evil"),
+    ],
+)
+def test_invalid_kotlin_names_are_refused_before_any_work(cnn_h5, out, option, value, fragment):
+    res = run_cli("package", cnn_h5, option, value, "-o", out)
+    assert_user_error(res, fragment)
+    assert_nothing_written(out)
