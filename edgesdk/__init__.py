@@ -4,6 +4,8 @@ The public API (importing this package does not import TensorFlow):
 
 - :func:`package` — Keras model -> ``.tflite`` with metadata, Kotlin wrapper, Android app.
 - :func:`inspect` — what a ``.tflite`` holds.
+- :func:`train` — train a small CNN or MobileNetV2 on an image folder or ``.npz``.
+- :func:`compress` — prune, cluster, quantization-aware training, distillation.
 - :mod:`edgesdk.errors` — the error hierarchy.
 """
 
@@ -15,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from . import errors as errors
+from .compress import compress as compress
 from .inspection import ModelInfo as ModelInfo
 from .pipeline import PackageResult as PackageResult
+from .train import train as train
 
 
 def package(model: str | Path, output: str | Path, **options: Any) -> PackageResult:
@@ -51,4 +55,13 @@ def inspect(path: str | Path) -> ModelInfo:
     return _inspect(path)
 
 
-__all__ = ["package", "inspect", "errors", "PackageResult", "ModelInfo", "__version__"]
+__all__ = [
+    "package",
+    "inspect",
+    "train",
+    "compress",
+    "errors",
+    "PackageResult",
+    "ModelInfo",
+    "__version__",
+]

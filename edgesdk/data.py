@@ -136,7 +136,15 @@ def load_npz(path: Path, *, size: tuple[int, int] | None, channels: int | None) 
                 supported="y with one integer label per sample of x",
                 fix="Save y as a 1-D array with len(y) == len(x)",
             )
-        y = y.astype(np.int64)
+        try:
+            y = y.astype(np.int64)
+        except (TypeError, ValueError):
+            raise DataError(
+                f"the labels y in {path} are not integers",
+                received=f"y.dtype={y.dtype}, e.g. {y[:3].tolist()}",
+                supported="y holding integer class indices 0..n-1",
+                fix="Map class names to indices and save their names as class_names",
+            ) from None
     if size is not None and x.ndim in (3, 4):
         if x.ndim == 3:
             x = x[..., None]

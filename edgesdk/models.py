@@ -213,7 +213,7 @@ def load_model(path: str | Path) -> LoadedModel:
     tf = _tf.tf()
     try:
         if framework == "tf_keras":
-            model = _tf.tf_keras().models.load_model(p, compile=False)
+            model = _load_tf_keras(p)
         elif framework == "keras3":
             model = _tf.keras3().saving.load_model(p, compile=False)
         else:
@@ -246,6 +246,22 @@ def load_model(path: str | Path) -> LoadedModel:
     outputs = _specs_from_keras(model.outputs, "output")
     pre = _find_preprocessing(model)
     return LoadedModel(p, framework, model, inputs, outputs, pre is not None, pre)
+
+
+def _load_tf_keras(path: Path) -> Any:
+    """tf_keras load; models from quantization-aware training need TF-MOT's scope."""
+    from . import _tf
+
+    keras2 = _tf.tf_keras()
+    try:
+        return keras2.models.load_model(path, compile=False)
+    except ValueError as exc:
+        if "Quantize" not in str(exc):
+            raise
+    import tensorflow_model_optimization as tfmot
+
+    with tfmot.quantization.keras.quantize_scope():
+        return keras2.models.load_model(path, compile=False)
 
 
 def _serving_function(obj: Any, path: Path) -> Any:
