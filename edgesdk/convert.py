@@ -134,8 +134,11 @@ def _tf_convert(fn: Any, cf: Any, mode: Quantization, calibration: np.ndarray | 
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
+    from ._io import quiet_native
+
     try:
-        return bytes(converter.convert())
+        with quiet_native():
+            return bytes(converter.convert())
     except Exception as exc:  # the converter raises several unrelated types
         raise _conversion_error(exc, mode) from None
 
@@ -164,6 +167,8 @@ def derive(float_tflite: bytes, mode: Quantization) -> bytes:
 
     from ai_edge_quantizer import quantizer, recipe
 
+    from ._io import quiet_native
+
     if mode is Quantization.FLOAT16:
         chosen: Any = _FLOAT16_RECIPE
     elif mode is Quantization.DYNAMIC:
@@ -172,7 +177,7 @@ def derive(float_tflite: bytes, mode: Quantization) -> bytes:
         raise ValueError(f"derive() makes float16 or dynamic variants, not {mode.value}")
     sink = io.StringIO()
     try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), quiet_native():
             q = quantizer.Quantizer(float_tflite)
             q.load_quantization_recipe(chosen)
             out = bytes(q.quantize().quantized_model)

@@ -1,6 +1,6 @@
 """The built-in demo data: small RGB images of shapes, drawn here, no download.
 
-Four classes (circle, square, triangle, cross) with random colours, sizes,
+Four classes (circle, cross, square, triangle) with random colours, sizes,
 positions and backgrounds, plus pixel noise: easy enough to train in seconds on a
 CPU, varied enough that quantization effects are visible.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-CLASSES = ("circle", "square", "triangle", "cross")
+CLASSES = ("circle", "cross", "square", "triangle")  # alphabetical: folder order == index order
 
 
 def _draw(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -201,6 +201,28 @@ def load_samples(path: Path, loaded: LoadedModel, role: str) -> Any:
     return ds
 
 
+def align_labels(ds: Any, labels: tuple[str, ...], warn: Warn) -> Any:
+    """Re-index ``ds.y`` from the data's class names to the model's label order.
+
+    An image folder numbers classes by sorted folder name; the model may order them
+    differently. When the data's class names are exactly the model's labels, in another
+    order, ``y`` is remapped; when they differ, accuracy cannot be trusted: say so.
+    """
+    from .data import Dataset
+
+    if ds.y is None or not ds.class_names or not labels or tuple(ds.class_names) == labels:
+        return ds
+    if set(ds.class_names) == set(labels) and len(set(labels)) == len(labels):
+        order = {name: i for i, name in enumerate(labels)}
+        mapping = np.array([order[name] for name in ds.class_names], dtype=np.int64)
+        return Dataset(ds.x, mapping[ds.y], labels, ds.source)
+    warn(
+        f"the evaluation data's class names ({', '.join(ds.class_names[:4])}...) do not match "
+        f"the model's labels ({', '.join(labels[:4])}...): accuracy assumes class indices agree"
+    )
+    return ds
+
+
 def _input_range(spec_is_image: bool, norm: Normalization) -> tuple[tuple[float, ...], ...]:
     if not spec_is_image:
         return (), ()
@@ -290,6 +312,8 @@ def package(
     labels, labels_source = resolve_labels(
         config, loaded, task.num_classes(loaded), warn, data_names
     )
+    if evald is not None:
+        evald = align_labels(evald, labels, warn)
 
     from .preprocess import normalize
 
@@ -406,10 +430,12 @@ def package(
         kotlin_path = android_path = None
         if config.target == "android":
             t = time.perf_counter()
-            kotlin_path, android_path = _generate_android(
-                config, stage, model_bytes, name, labels, norm, runner, spec
+            kotlin_path, android_path, golden = _generate_android(
+                config, stage, model_bytes, name, labels, norm, runner, spec, mode.value, step
             )
             timings["codegen_s"] = time.perf_counter() - t
+            if golden is not None:
+                report["golden"] = golden
         timings["total_s"] = time.perf_counter() - t_all
         report["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
         extra = ["report.json"]
@@ -523,14 +549,25 @@ def _generate_android(
     norm: Normalization,
     runner: Any,
     spec: Any,
-) -> tuple[Path | None, Path | None]:
-    """Write ``kotlin/<ClassName>.kt`` and ``android/`` (image classifiers)."""
+    quantization: str = "none",
+    step: Progress | None = None,
+) -> tuple[Path | None, Path | None, dict[str, Any] | None]:
+    """Write ``kotlin/<ClassName>.kt`` and ``android/`` (image classifiers), with
+    ``config.golden_cases`` golden vectors in the app's androidTest assets.
+
+    Returns the wrapper and project paths (relative to ``stage``) and the report's
+    ``golden`` section (None when no golden vectors were written).
+    """
     if not spec.is_image:
-        return None, None
+        return None, None, None
     try:
         from .codegen import android_context, generate_android
     except ImportError:
-        return None, None
+        return None, None, None
+    import tempfile
+
+    from .verify import golden as gv
+
     ctx = android_context(
         model_name=name,
         labels=labels,
@@ -546,5 +583,44 @@ def _generate_android(
         author=config.author,
         version=config.model_version,
     )
-    gen = generate_android(ctx, model_bytes, stage)
-    return gen.kotlin.relative_to(stage), gen.android.relative_to(stage)
+    golden_info = None
+    with tempfile.TemporaryDirectory(prefix="edgesdk-golden-") as tmp:
+        golden_dir = None
+        if config.golden_cases > 0:
+            if step:
+                step(f"Writing {config.golden_cases} golden vectors")
+            _, height, width, channels = (int(d) for d in runner.input.shape)
+            if config.eval_data is not None:
+                source = "eval_data"
+                samples = gv.samples_from_data(config.eval_data, channels, config.golden_cases)
+            elif config.calibration_data is not None:
+                source = "calibration_data"
+                samples = gv.samples_from_data(
+                    config.calibration_data, channels, config.golden_cases
+                )
+            else:
+                source, samples = "generated", []
+            if not samples:
+                source = "generated"
+                samples = gv.generated_samples(config.golden_cases, height, width)
+            golden = gv.build_golden(
+                model_bytes,
+                samples,
+                mean=ctx.mean,
+                std=ctx.std,
+                quantization=quantization,
+                source=source,
+                runner=runner,
+            )
+            golden_dir = Path(tmp) / "golden"
+            gv.write_golden(golden, golden_dir)
+            golden_info = {
+                "cases": len(golden.cases),
+                "source": source,
+                "bytes": gv.golden_bytes(golden_dir),
+                "path": str(Path("android") / gv.ANDROID_ASSET_DIR),
+                "tolerance": golden.tolerance_basis,
+                "sizes": sorted({f"{c.width}x{c.height}" for c in golden.cases}),
+            }
+        gen = generate_android(ctx, model_bytes, stage, golden_dir=golden_dir)
+    return gen.kotlin.relative_to(stage), gen.android.relative_to(stage), golden_info

@@ -36,6 +36,14 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
 def _kv_table(rows: list[tuple[str, Any]]) -> str:
     body = "".join(f"<tr><th class='l'>{_e(k)}</th><td class='l'>{_e(v)}</td></tr>" for k, v in rows)
     return f"<table>{body}</table>"
@@ -98,8 +106,15 @@ def _variants_svg(variants: list[dict[str, Any]], chosen: str) -> str:
     return "".join(parts)
 
 
-def render_html(report: dict[str, Any], training_png: Path | None = None) -> str:
-    """The whole page as a string (deterministic for a given report)."""
+def render_html(
+    report: dict[str, Any],
+    training_png: Path | None = None,
+    extra: dict[str, dict[str, Any]] | None = None,
+) -> str:
+    """The whole page as a string (deterministic for a given report).
+
+    ``extra`` adds sections: title -> {name: value} table.
+    """
     m = report["model"]
     q = report["quantization"]
     p = report["parity"]
@@ -165,6 +180,9 @@ def render_html(report: dict[str, Any], training_png: Path | None = None) -> str
         data = base64.b64encode(training_png.read_bytes()).decode()
         out.append("<h2>Training</h2>")
         out.append(f"<img alt='training curves' src='data:image/png;base64,{data}' style='max-width:100%'>")
+    for title, rows in (extra or {}).items():
+        out.append(f"<h2>{_e(title)}</h2>")
+        out.append(_kv_table([(k, _fmt(v)) for k, v in rows.items()]))
     if report.get("warnings"):
         out.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in report["warnings"]) + "</ul>")
     out.append("</body></html>\n")

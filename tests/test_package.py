@@ -262,3 +262,22 @@ def test_report_html_is_self_contained(trained_h5, shapes_npz, shapes_eval_npz, 
     assert rep["labels"]["source"] == "data_class_names"
     assert "<svg" in page and "Confusion matrix" in page and "circle" in page
     assert not re.search(r"(src|href)=['\"](?!data:)", page), "page refers to external files"
+
+
+def test_eval_labels_are_realigned_to_the_model_order(trained_h5, shapes_eval_npz, tmp_path):
+    """Eval data whose class_names list the same classes in another order is re-indexed."""
+    d = np.load(shapes_eval_npz)
+    names = [str(n) for n in d["class_names"]]
+    perm = [2, 0, 3, 1]  # data index i -> name names[perm[i]]
+    inverse = {p: i for i, p in enumerate(perm)}
+    shuffled = tmp_path / "eval_shuffled.npz"
+    np.savez(shuffled, x=d["x"], y=np.array([inverse[int(v)] for v in d["y"]]), class_names=np.array([names[p] for p in perm]))
+    labels = tmp_path / "labels.txt"
+    labels.write_text("\n".join(names) + "\n")
+    accs = []
+    for i, data in enumerate((shapes_eval_npz, shuffled)):
+        out = tmp_path / f"out{i}"
+        res = run_cli("package", trained_h5, "-o", out, "--labels", labels, "--eval-data", data, "--target", "none")
+        assert res.exit_code == 0, res.stderr
+        accs.append(report(out)["parity"]["reference_accuracy"])
+    assert accs[0] == accs[1] and accs[0] >= 0.9

@@ -31,8 +31,11 @@ class TFLiteRunner:
     def __init__(self, model: bytes, num_threads: int = 1) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        self.interpreter = Interpreter(model_content=model, num_threads=num_threads)
-        self.interpreter.allocate_tensors()
+        from .._io import quiet_native
+
+        with quiet_native():  # LiteRT prints a delegate notice on stderr
+            self.interpreter = Interpreter(model_content=model, num_threads=num_threads)
+            self.interpreter.allocate_tensors()
         self._in = self.interpreter.get_input_details()[0]
         self._out = self.interpreter.get_output_details()[0]
         self.input = _quant(self._in)
