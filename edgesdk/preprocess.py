@@ -15,6 +15,10 @@ tensor Python feeds the interpreter and the tensor the phone feeds it agree:
 3. **Quantize** (int8 / uint8 inputs only): ``q = floor(x / scale + 0.5) + zero_point``
    clamped to the type's range.
 
+Gray models: 3-channel pixels become one channel with Pillow's ``Image.convert("L")``
+integer formula ``(R * 19595 + G * 38470 + B * 7471 + 0x8000) >> 16`` (:func:`rgb_to_gray`),
+the same the Kotlin wrapper applies to ARGB pixels.
+
 Output postprocessing: **dequantize** ``(q - zero_point) * scale``, then **top-k**
 by descending score, ties broken by the lower index.
 """
@@ -37,6 +41,17 @@ def _axis_coords(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     i1 = np.minimum(i0 + 1, n_in - 1)
     frac = (src - i0.astype(_F32)).astype(_F32)
     return i0, i1, frac
+
+
+def rgb_to_gray(pixels: np.ndarray) -> np.ndarray:
+    """``H x W x 3`` RGB (0..255 integers) -> ``H x W x 1`` uint8 gray, exactly as Pillow's
+    ``Image.convert("L")``: ``(R * 19595 + G * 38470 + B * 7471 + 0x8000) >> 16``."""
+    rgb = np.asarray(pixels)
+    if rgb.ndim != 3 or rgb.shape[-1] != 3:
+        raise ValueError(f"expected H x W x 3 RGB pixels, got shape {rgb.shape}")
+    c = rgb.astype(np.int64)
+    gray = (c[..., 0] * 19595 + c[..., 1] * 38470 + c[..., 2] * 7471 + 0x8000) >> 16
+    return gray.astype(np.uint8)[..., None]
 
 
 def resize_bilinear(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -120,4 +135,4 @@ def prepare_input(
     return quantize(x, scale, zero_point, dtype)
 
 
-__all__ = ["resize_bilinear", "normalize", "quantize", "dequantize", "top_k", "prepare_input"]
+__all__ = ["rgb_to_gray", "resize_bilinear", "normalize", "quantize", "dequantize", "top_k", "prepare_input"]

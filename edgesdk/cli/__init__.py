@@ -24,13 +24,7 @@ app = typer.Typer(
 _COMMANDS = ("package", "inspect", "verify", "train", "compress", "demo")
 
 for _name in _COMMANDS:
-    try:
-        _module = importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _exc:  # a command module not written yet
-        if _exc.name != f"{__name__}.{_name}":
-            raise
-        continue
-    _module.register(app)
+    importlib.import_module(f"{__name__}.{_name}").register(app)
 
 
 def main() -> None:

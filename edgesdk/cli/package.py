@@ -28,6 +28,7 @@ def package_command(
     model_version: str = typer.Option("1", "--model-version", help="Model version in the metadata."),
     license: str = typer.Option("", "--license", help="License in the metadata."),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
+    golden_cases: int = typer.Option(16, "--golden-cases", min=0, help="Golden test vectors to write into the app's androidTest assets (0: none)."),
     json_output: bool = typer.Option(False, "--json", help="Print the report as one JSON object on stdout."),
 ) -> None:
     """Package a Keras model: .tflite with metadata, Kotlin wrapper and Android app."""
@@ -54,6 +55,7 @@ def package_command(
             model_version=model_version,
             license=license,
             force=force,
+            golden_cases=golden_cases,
         )
         with con.status("Packaging…") as status:
             result = package(
