@@ -36,11 +36,17 @@ def _float_parity(out, model_path, mean, std):
 
 def test_package_h5_writes_model_labels_report(cnn_h5, labels_file, tmp_path):
     out = tmp_path / "out"
-    res = run_cli("package", cnn_h5, "--labels", labels_file, "-o", out, "--author", "Ada", "--license", "MIT")
+    res = run_cli(
+        "package", cnn_h5, "--labels", labels_file, "-o", out, "--author", "Ada", "--license", "MIT"
+    )
     assert res.exit_code == 0, res.stderr
     assert (out / "labels.txt").read_text(encoding="utf-8") == "cat\ndog\nbird\n"
     rep = report(out)
-    assert rep["normalization"] == {"mean": [0.0] * 3, "std": [1.0] * 3, "source": "model_layer:Rescaling"}
+    assert rep["normalization"] == {
+        "mean": [0.0] * 3,
+        "std": [1.0] * 3,
+        "source": "model_layer:Rescaling",
+    }
     assert rep["labels"] == {"count": 3, "source": "file"}
     assert rep["quantization"]["mode"] == "none"
     assert rep["parity"]["tier"] == "host" and rep["parity"]["max_abs_diff"] <= 1e-5
@@ -57,7 +63,9 @@ def test_package_h5_writes_model_labels_report(cnn_h5, labels_file, tmp_path):
 def test_float_parity_every_format(fixture, request, tmp_path):
     model = request.getfixturevalue(fixture)
     out = tmp_path / "out"
-    res = run_cli("package", model, "-o", out, "--mean", "127.5", "--std", "127.5", "--target", "none")
+    res = run_cli(
+        "package", model, "-o", out, "--mean", "127.5", "--std", "127.5", "--target", "none"
+    )
     assert res.exit_code == 0, res.stderr
     assert _float_parity(out, model, (127.5,) * 3, (127.5,) * 3) <= 1e-5
     assert report(out)["parity"]["max_abs_diff"] <= 1e-5
@@ -66,13 +74,23 @@ def test_float_parity_every_format(fixture, request, tmp_path):
 def test_int8_top1_agreement_on_trained_model(trained_h5, shapes_npz, shapes_eval_npz, tmp_path):
     out = tmp_path / "out"
     res = run_cli(
-        "package", trained_h5, "-o", out, "--quantize", "int8",
-        "--calibration-data", shapes_npz, "--eval-data", shapes_eval_npz, "--target", "none",
+        "package",
+        trained_h5,
+        "-o",
+        out,
+        "--quantize",
+        "int8",
+        "--calibration-data",
+        shapes_npz,
+        "--eval-data",
+        shapes_eval_npz,
+        "--target",
+        "none",
     )
     assert res.exit_code == 0, res.stderr
     rep = report(out)
     assert rep["inputs"][0]["dtype"] == "int8" and rep["outputs"][0]["dtype"] == "int8"
-    assert rep["quantization"] == {"mode": "int8", "calibration_samples": 256}
+    assert rep["quantization"] == {"mode": "int8", "requested": "int8", "calibration_samples": 256}
     par = rep["parity"]
     assert par["source"] == "eval_data" and par["samples"] == 160
     assert par["top1_agreement"] >= 0.97, par
@@ -94,7 +112,18 @@ def test_other_quantization_modes(mode, trained_h5, tmp_path):
 def test_calibration_from_image_folder_with_resize(trained_h5, shapes_folder, tmp_path):
     """Folder images are 20x20; the model takes 16x16: bilinear resize on the way in."""
     out = tmp_path / "out"
-    res = run_cli("package", trained_h5, "-o", out, "--quantize", "int8", "--calibration-data", shapes_folder, "--target", "none")
+    res = run_cli(
+        "package",
+        trained_h5,
+        "-o",
+        out,
+        "--quantize",
+        "int8",
+        "--calibration-data",
+        shapes_folder,
+        "--target",
+        "none",
+    )
     assert res.exit_code == 0, res.stderr
     assert report(out)["quantization"]["calibration_samples"] == 48
 
@@ -144,11 +173,21 @@ def test_output_is_byte_identical_for_identical_inputs(trained_h5, shapes_npz, t
     outs = []
     for i in range(2):
         out = tmp_path / f"out{i}"
-        res = run_cli("package", trained_h5, "-o", out, "--quantize", "int8", "--calibration-data", shapes_npz)
+        res = run_cli(
+            "package", trained_h5, "-o", out, "--quantize", "int8", "--calibration-data", shapes_npz
+        )
         assert res.exit_code == 0, res.stderr
         outs.append(out)
-    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.is_file() and p.name != "report.json")
-    assert files == sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.is_file() and p.name != "report.json")
+    files = sorted(
+        p.relative_to(outs[0])
+        for p in outs[0].rglob("*")
+        if p.is_file() and p.name != "report.json"
+    )
+    assert files == sorted(
+        p.relative_to(outs[1])
+        for p in outs[1].rglob("*")
+        if p.is_file() and p.name != "report.json"
+    )
     for rel in files:
         assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes(), rel
 
@@ -178,9 +217,15 @@ def test_interrupt_leaves_no_partial_output(cnn_h5, tmp_path, monkeypatch):
 
 def test_python_api_returns_typed_result(cnn_h5, tmp_path):
     warnings = []
-    result = edgesdk.package(cnn_h5, tmp_path / "api", target="none", mean=0, std=1, on_warning=warnings.append)
+    result = edgesdk.package(
+        cnn_h5, tmp_path / "api", target="none", mean=0, std=1, on_warning=warnings.append
+    )
     assert isinstance(result, edgesdk.PackageResult)
-    assert result.tflite.exists() and result.labels.exists() and result.report["model"]["framework"] == "tf_keras"
+    assert (
+        result.tflite.exists()
+        and result.labels.exists()
+        and result.report["model"]["framework"] == "tf_keras"
+    )
     assert any("class_0" in w for w in warnings)
     with pytest.raises(AttributeError):
         result.output = tmp_path  # frozen
@@ -192,8 +237,21 @@ def test_console_script_json_is_one_object_on_stdout(cnn_h5, tmp_path):
     """A real subprocess of the installed console script."""
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "edgesdk", "package", str(cnn_h5), "-o", str(out), "--json", "--target", "none"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "edgesdk",
+            "package",
+            str(cnn_h5),
+            "-o",
+            str(out),
+            "--json",
+            "--target",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     obj = json.loads(proc.stdout)
@@ -201,11 +259,25 @@ def test_console_script_json_is_one_object_on_stdout(cnn_h5, tmp_path):
     assert "class_0" in proc.stderr  # the warning went to stderr
 
 
-def test_auto_picks_smallest_within_a_generous_budget(trained_h5, shapes_npz, shapes_eval_npz, tmp_path):
+def test_auto_picks_smallest_within_a_generous_budget(
+    trained_h5, shapes_npz, shapes_eval_npz, tmp_path
+):
     out = tmp_path / "out"
     res = run_cli(
-        "package", trained_h5, "-o", out, "--quantize", "auto", "--calibration-data", shapes_npz,
-        "--eval-data", shapes_eval_npz, "--max-accuracy-drop", "100", "--target", "none",
+        "package",
+        trained_h5,
+        "-o",
+        out,
+        "--quantize",
+        "auto",
+        "--calibration-data",
+        shapes_npz,
+        "--eval-data",
+        shapes_eval_npz,
+        "--max-accuracy-drop",
+        "100",
+        "--target",
+        "none",
     )
     assert res.exit_code == 0, res.stderr
     q = report(out)["quantization"]
@@ -219,11 +291,25 @@ def test_auto_picks_smallest_within_a_generous_budget(trained_h5, shapes_npz, sh
     assert "Variants" in res.stderr
 
 
-def test_auto_with_zero_budget_keeps_only_lossless_variants(trained_h5, shapes_npz, shapes_eval_npz, tmp_path):
+def test_auto_with_zero_budget_keeps_only_lossless_variants(
+    trained_h5, shapes_npz, shapes_eval_npz, tmp_path
+):
     out = tmp_path / "out"
     res = run_cli(
-        "package", trained_h5, "-o", out, "--quantize", "auto", "--calibration-data", shapes_npz,
-        "--eval-data", shapes_eval_npz, "--max-accuracy-drop", "0", "--target", "none",
+        "package",
+        trained_h5,
+        "-o",
+        out,
+        "--quantize",
+        "auto",
+        "--calibration-data",
+        shapes_npz,
+        "--eval-data",
+        shapes_eval_npz,
+        "--max-accuracy-drop",
+        "0",
+        "--target",
+        "none",
     )
     assert res.exit_code == 0, res.stderr
     q = report(out)["quantization"]
@@ -250,8 +336,18 @@ def test_report_html_is_self_contained(trained_h5, shapes_npz, shapes_eval_npz, 
 
     out = tmp_path / "out"
     res = run_cli(
-        "package", trained_h5, "-o", out, "--quantize", "auto", "--calibration-data", shapes_npz,
-        "--eval-data", shapes_eval_npz, "--target", "none",
+        "package",
+        trained_h5,
+        "-o",
+        out,
+        "--quantize",
+        "auto",
+        "--calibration-data",
+        shapes_npz,
+        "--eval-data",
+        shapes_eval_npz,
+        "--target",
+        "none",
     )
     assert res.exit_code == 0, res.stderr
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -271,13 +367,29 @@ def test_eval_labels_are_realigned_to_the_model_order(trained_h5, shapes_eval_np
     perm = [2, 0, 3, 1]  # data index i -> name names[perm[i]]
     inverse = {p: i for i, p in enumerate(perm)}
     shuffled = tmp_path / "eval_shuffled.npz"
-    np.savez(shuffled, x=d["x"], y=np.array([inverse[int(v)] for v in d["y"]]), class_names=np.array([names[p] for p in perm]))
+    np.savez(
+        shuffled,
+        x=d["x"],
+        y=np.array([inverse[int(v)] for v in d["y"]]),
+        class_names=np.array([names[p] for p in perm]),
+    )
     labels = tmp_path / "labels.txt"
     labels.write_text("\n".join(names) + "\n")
     accs = []
     for i, data in enumerate((shapes_eval_npz, shuffled)):
         out = tmp_path / f"out{i}"
-        res = run_cli("package", trained_h5, "-o", out, "--labels", labels, "--eval-data", data, "--target", "none")
+        res = run_cli(
+            "package",
+            trained_h5,
+            "-o",
+            out,
+            "--labels",
+            labels,
+            "--eval-data",
+            data,
+            "--target",
+            "none",
+        )
         assert res.exit_code == 0, res.stderr
         accs.append(report(out)["parity"]["reference_accuracy"])
     assert accs[0] == accs[1] and accs[0] >= 0.9
