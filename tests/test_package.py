@@ -393,3 +393,19 @@ def test_eval_labels_are_realigned_to_the_model_order(trained_h5, shapes_eval_np
         assert res.exit_code == 0, res.stderr
         accs.append(report(out)["parity"]["reference_accuracy"])
     assert accs[0] == accs[1] and accs[0] >= 0.9
+
+
+@pytest.mark.slow
+def test_qat_model_from_compress_packages_as_int8(trained_h5, shapes_npz, shapes_eval_npz, tmp_path):
+    """A quantization-aware-trained model (custom TF-MOT layers) loads and packages."""
+    qat = tmp_path / "qat.h5"
+    edgesdk.compress(trained_h5, shapes_npz, qat, qat=True, epochs=1)
+    out = tmp_path / "out"
+    res = run_cli(
+        "package", qat, "-o", out, "--quantize", "int8", "--calibration-data", shapes_npz,
+        "--eval-data", shapes_eval_npz, "--target", "none",
+    )
+    assert res.exit_code == 0, res.stderr
+    rep = report(out)
+    assert rep["inputs"][0]["dtype"] == "int8"
+    assert rep["parity"]["top1_agreement"] >= 0.95, rep["parity"]
