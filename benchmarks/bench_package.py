@@ -60,7 +60,9 @@ def main() -> None:
     help_t = [timed(edgesdk + ["--help"]) for _ in range(args.repeats)]
     tf_t = [timed([py, "-c", "import tensorflow"]) for _ in range(args.repeats)]
     h, t = statistics.median(help_t), statistics.median(tf_t)
-    print(f"startup: edgesdk --help {h:.3f}s, import tensorflow {t:.3f}s, ratio {h / t:.3f} (target <= 0.15)")
+    print(
+        f"startup: edgesdk --help {h:.3f}s, import tensorflow {t:.3f}s, ratio {h / t:.3f} (target <= 0.15)"
+    )
 
     work = Path(tempfile.mkdtemp(prefix="edgesdk-bench-"))
     try:
@@ -73,7 +75,13 @@ def main() -> None:
         base = k.applications.MobileNetV2(
             input_shape=(args.size, args.size, 3), alpha=args.alpha, weights=None, classes=10
         )
-        model = k.Sequential([k.layers.Input((args.size, args.size, 3)), k.layers.Rescaling(1 / 127.5, offset=-1), base])
+        model = k.Sequential(
+            [
+                k.layers.Input((args.size, args.size, 3)),
+                k.layers.Rescaling(1 / 127.5, offset=-1),
+                base,
+            ]
+        )
         model_path = work / "model.h5"
         model.save(model_path)
         params = model.count_params()
@@ -87,19 +95,57 @@ def main() -> None:
 
         plain_t, ours_t, ours_android_t = [], [], []
         for i in range(args.repeats):
-            plain_t.append(timed([py, str(script), str(model_path), str(calib), str(work / "plain.tflite")]))
+            plain_t.append(
+                timed([py, str(script), str(model_path), str(calib), str(work / "plain.tflite")])
+            )
             out = work / f"out{i}"
-            ours_t.append(timed(edgesdk + ["package", str(model_path), "-o", str(out), "--quantize", "int8", "--calibration-data", str(calib), "--target", "none"]))
+            ours_t.append(
+                timed(
+                    edgesdk
+                    + [
+                        "package",
+                        str(model_path),
+                        "-o",
+                        str(out),
+                        "--quantize",
+                        "int8",
+                        "--calibration-data",
+                        str(calib),
+                        "--target",
+                        "none",
+                    ]
+                )
+            )
             out_a = work / f"outa{i}"
-            ours_android_t.append(timed(edgesdk + ["package", str(model_path), "-o", str(out_a), "--quantize", "int8", "--calibration-data", str(calib)]))
+            ours_android_t.append(
+                timed(
+                    edgesdk
+                    + [
+                        "package",
+                        str(model_path),
+                        "-o",
+                        str(out_a),
+                        "--quantize",
+                        "int8",
+                        "--calibration-data",
+                        str(calib),
+                    ]
+                )
+            )
         p, o, oa = (statistics.median(v) for v in (plain_t, ours_t, ours_android_t))
-        print(f"model: MobileNetV2 alpha={args.alpha} {args.size}x{args.size}, {params:,} parameters, 256 calibration samples")
-        print(f"int8 package (--target none): {o:.2f}s vs plain converter script {p:.2f}s, ratio {o / p:.2f} (target <= 1.3)")
+        print(
+            f"model: MobileNetV2 alpha={args.alpha} {args.size}x{args.size}, {params:,} parameters, 256 calibration samples"
+        )
+        print(
+            f"int8 package (--target none): {o:.2f}s vs plain converter script {p:.2f}s, ratio {o / p:.2f} (target <= 1.3)"
+        )
         print(f"int8 package (--target android): {oa:.2f}s, ratio {oa / p:.2f}")
         plain_size = (work / "plain.tflite").stat().st_size
         ours_size = (work / "out0" / "model.tflite").stat().st_size
         labels_size = (work / "out0" / "labels.txt").stat().st_size
-        print(f"size: ours {ours_size:,} B vs plain {plain_size:,} B, overhead {ours_size - plain_size:+,} B (labels.txt {labels_size} B)")
+        print(
+            f"size: ours {ours_size:,} B vs plain {plain_size:,} B, overhead {ours_size - plain_size:+,} B (labels.txt {labels_size} B)"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

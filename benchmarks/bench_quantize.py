@@ -14,7 +14,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,35 +39,95 @@ def main() -> None:
         k = tf_keras()
         k.utils.set_random_seed(0)
         s = args.size
-        base = k.applications.MobileNetV2(input_shape=(s, s, 3), alpha=1.0, weights=None, classes=10)
-        model = k.Sequential([k.layers.Input((s, s, 3)), k.layers.Rescaling(1 / 127.5, offset=-1), base])
+        base = k.applications.MobileNetV2(
+            input_shape=(s, s, 3), alpha=1.0, weights=None, classes=10
+        )
+        model = k.Sequential(
+            [k.layers.Input((s, s, 3)), k.layers.Rescaling(1 / 127.5, offset=-1), base]
+        )
         model_path = work / "model.h5"
         model.save(model_path)
         rng = np.random.default_rng(0)
         calib = work / "calib.npz"
         np.savez(calib, x=rng.uniform(0, 255, (256, s, s, 3)).astype("float32"))
         evald = work / "eval.npz"
-        np.savez(evald, x=rng.uniform(0, 255, (args.eval, s, s, 3)).astype("float32"), y=rng.integers(0, 10, args.eval))
+        np.savez(
+            evald,
+            x=rng.uniform(0, 255, (args.eval, s, s, 3)).astype("float32"),
+            y=rng.integers(0, 10, args.eval),
+        )
         (work / "plain.py").write_text(PLAIN)
         py = sys.executable
         plain_t, auto_t, int8_t = [], [], []
         for i in range(args.repeats):
-            plain_t.append(timed([py, str(work / "plain.py"), str(model_path), str(calib), str(work / "p.tflite")]))
-            auto_t.append(timed([py, "-m", "edgesdk", "package", str(model_path), "-o", str(work / f"o{i}"), "--quantize", "auto",
-                                 "--calibration-data", str(calib), "--eval-data", str(evald), "--target", "none"]))
-            int8_t.append(timed([py, "-m", "edgesdk", "package", str(model_path), "-o", str(work / f"i{i}"), "--quantize", "int8",
-                                 "--calibration-data", str(calib), "--target", "none"]))
+            plain_t.append(
+                timed(
+                    [
+                        py,
+                        str(work / "plain.py"),
+                        str(model_path),
+                        str(calib),
+                        str(work / "p.tflite"),
+                    ]
+                )
+            )
+            auto_t.append(
+                timed(
+                    [
+                        py,
+                        "-m",
+                        "edgesdk",
+                        "package",
+                        str(model_path),
+                        "-o",
+                        str(work / f"o{i}"),
+                        "--quantize",
+                        "auto",
+                        "--calibration-data",
+                        str(calib),
+                        "--eval-data",
+                        str(evald),
+                        "--target",
+                        "none",
+                    ]
+                )
+            )
+            int8_t.append(
+                timed(
+                    [
+                        py,
+                        "-m",
+                        "edgesdk",
+                        "package",
+                        str(model_path),
+                        "-o",
+                        str(work / f"i{i}"),
+                        "--quantize",
+                        "int8",
+                        "--calibration-data",
+                        str(calib),
+                        "--target",
+                        "none",
+                    ]
+                )
+            )
         p, a = statistics.median(plain_t), statistics.median(auto_t)
-        print(f"model: MobileNetV2 {s}x{s}, {model.count_params():,} parameters; 256 calibration, {args.eval} eval samples")
+        print(
+            f"model: MobileNetV2 {s}x{s}, {model.count_params():,} parameters; 256 calibration, {args.eval} eval samples"
+        )
         i8 = statistics.median(int8_t)
-        print(f"auto (4 variants, measured): {a:.2f}s vs one plain int8 conversion {p:.2f}s, ratio {a / p:.2f} (target <= 1.5)")
+        print(
+            f"auto (4 variants, measured): {a:.2f}s vs one plain int8 conversion {p:.2f}s, ratio {a / p:.2f} (target <= 1.5)"
+        )
         print(f"auto vs edgesdk's own single int8 package {i8:.2f}s: ratio {a / i8:.2f}")
         import json
 
         rep = json.loads((work / "o0" / "report.json").read_text())
         for v in rep["quantization"]["auto"]["variants"]:
-            print(f"  {v['mode']:8s} {v['size_bytes']:>10,} B  size x{v['size_bytes'] / rep['quantization']['auto']['variants'][0]['size_bytes']:.2f}"
-                  f"  agreement {v['top1_agreement'] * 100:5.1f}%  latency {v['latency_ms']:.2f} ms")
+            print(
+                f"  {v['mode']:8s} {v['size_bytes']:>10,} B  size x{v['size_bytes'] / rep['quantization']['auto']['variants'][0]['size_bytes']:.2f}"
+                f"  agreement {v['top1_agreement'] * 100:5.1f}%  latency {v['latency_ms']:.2f} ms"
+            )
 
         from edgesdk.convert import Quantization, _concrete_function, _tf_convert, derive
         from edgesdk.models import load_model
@@ -81,7 +140,9 @@ def main() -> None:
         for mode in (Quantization.FLOAT16, Quantization.DYNAMIC):
             t = time.perf_counter()
             derive(f32, mode)
-            print(f"derive {mode.value}: {time.perf_counter() - t:.3f}s (float32 conversion itself: {t_float:.2f}s)")
+            print(
+                f"derive {mode.value}: {time.perf_counter() - t:.3f}s (float32 conversion itself: {t_float:.2f}s)"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

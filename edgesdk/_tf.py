@@ -9,7 +9,7 @@ Keras 2 (tf_keras), which TF-MOT and the legacy HDF5 format need.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 from types import ModuleType
 
 
@@ -20,7 +20,7 @@ def _quiet_env() -> None:
     os.environ.setdefault("KMP_WARNINGS", "0")
 
 
-@lru_cache(maxsize=None)
+@cache
 def tf() -> ModuleType:
     """Return the ``tensorflow`` module, importing it on first use."""
     _quiet_env()
@@ -36,7 +36,7 @@ def tf() -> ModuleType:
     return tensorflow
 
 
-@lru_cache(maxsize=None)
+@cache
 def tf_keras() -> ModuleType:
     """Return Keras 2 (``tf_keras``), the Keras edgesdk trains and compresses with."""
     tf()
@@ -45,7 +45,7 @@ def tf_keras() -> ModuleType:
     return keras2
 
 
-@lru_cache(maxsize=None)
+@cache
 def keras3() -> ModuleType:
     """Return Keras 3, used only to load ``.keras`` files and Keras 3 ``.h5`` files."""
     tf()

@@ -254,4 +254,11 @@ def _conversion_error(exc: Exception, mode: Quantization) -> ConversionError:
     )
 
 
-__all__ = ["Quantization", "ConversionResult", "convert", "convert_all", "derive", "MAX_CALIBRATION_SAMPLES"]
+__all__ = [
+    "Quantization",
+    "ConversionResult",
+    "convert",
+    "convert_all",
+    "derive",
+    "MAX_CALIBRATION_SAMPLES",
+]

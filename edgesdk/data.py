@@ -63,9 +63,7 @@ def _class_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def load_image_folder(
-    root: Path, *, size: tuple[int, int] | None, channels: int = 3
-) -> Dataset:
+def load_image_folder(root: Path, *, size: tuple[int, int] | None, channels: int = 3) -> Dataset:
     """Load ``root/<class>/<image>`` into raw pixels resized to ``size`` (height, width)."""
     folders = _class_folders(root)
     if not folders:

@@ -77,7 +77,11 @@ def run_demo(
         step("Training a small CNN")
         t = time.perf_counter()
         trained = train(
-            train_dir, stage / "model.h5", epochs=epochs, seed=0, learning_rate=3e-3,
+            train_dir,
+            stage / "model.h5",
+            epochs=epochs,
+            seed=0,
+            learning_rate=3e-3,
             on_epoch=on_epoch,
         )
         timings["train_s"] = time.perf_counter() - t
@@ -85,8 +89,13 @@ def run_demo(
         step("Pruning to 50% sparsity")
         t = time.perf_counter()
         compressed = compress(
-            stage / "model.h5", train_dir, stage / "model_pruned.h5", prune=0.5, epochs=3,
-            seed=0, on_epoch=on_epoch,
+            stage / "model.h5",
+            train_dir,
+            stage / "model_pruned.h5",
+            prune=0.5,
+            epochs=3,
+            seed=0,
+            on_epoch=on_epoch,
         )
         timings["compress_s"] = time.perf_counter() - t
 

@@ -37,7 +37,9 @@ def _draw(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(arr, 0, 255).astype(np.uint8)
 
 
-def make_shapes(n_per_class: int = 100, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_shapes(
+    n_per_class: int = 100, size: int = 32, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """``x`` (N x size x size x 3 uint8 raw pixels) and ``y`` (int64 class indices)."""
     rng = np.random.default_rng(seed)
     xs, ys = [], []

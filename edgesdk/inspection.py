@@ -39,9 +39,24 @@ class ModelInfo:
 
 
 _DTYPES = {
-    0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "string", 6: "bool",
-    7: "int16", 8: "complex64", 9: "int8", 10: "float64", 11: "complex128", 12: "uint64",
-    13: "resource", 14: "variant", 15: "uint32", 16: "uint16", 17: "int4",
+    0: "float32",
+    1: "float16",
+    2: "int32",
+    3: "uint8",
+    4: "int64",
+    5: "string",
+    6: "bool",
+    7: "int16",
+    8: "complex64",
+    9: "int8",
+    10: "float64",
+    11: "complex128",
+    12: "uint64",
+    13: "resource",
+    14: "variant",
+    15: "uint32",
+    16: "uint16",
+    17: "int4",
 }
 
 
@@ -49,7 +64,9 @@ def _builtin_names() -> dict[int, str]:
     from ai_edge_litert import schema_py_generated as schema
 
     return {
-        v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_") and isinstance(v, int)
+        v: k
+        for k, v in vars(schema.BuiltinOperator).items()
+        if not k.startswith("_") and isinstance(v, int)
     }
 
 

@@ -232,12 +232,16 @@ def load_model(path: str | Path) -> LoadedModel:
         fn = _serving_function(model, p)
         sig_inputs = fn.structured_input_signature[1]
         inputs = tuple(
-            TensorSpec(k, tuple(None if d is None else int(d) for d in v.shape), _dtype_name(v.dtype))
+            TensorSpec(
+                k, tuple(None if d is None else int(d) for d in v.shape), _dtype_name(v.dtype)
+            )
             for k, v in sorted(sig_inputs.items())
         )
         outs = fn.structured_outputs
         outputs = tuple(
-            TensorSpec(k, tuple(None if d is None else int(d) for d in v.shape), _dtype_name(v.dtype))
+            TensorSpec(
+                k, tuple(None if d is None else int(d) for d in v.shape), _dtype_name(v.dtype)
+            )
             for k, v in sorted(outs.items())
         )
         return LoadedModel(p, framework, model, inputs, outputs, False, None)

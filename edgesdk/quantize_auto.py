@@ -86,7 +86,9 @@ def measure(
             continue
         runner = TFLiteRunner(results[mode].tflite, num_threads=1)
         prepared = [runner.prepare(s, mean, std) for s in x_raw]
-        out = np.stack([runner.dequantized(runner.run_tensor(t)) for t in prepared]).reshape(len(x_raw), -1)
+        out = np.stack([runner.dequantized(runner.run_tensor(t)) for t in prepared]).reshape(
+            len(x_raw), -1
+        )
         outputs[mode] = out
         finite = np.isfinite(out).all(axis=1)
         pred = np.where(finite, out.argmax(1), -1)
@@ -98,12 +100,16 @@ def measure(
         if mode is not Quantization.NONE and Quantization.NONE in outputs:
             if np.array_equal(out, outputs[Quantization.NONE]):
                 notes.append("quantization had no effect: outputs identical to float32")
-            if results[mode].tflite and len(results[mode].tflite) >= len(results[Quantization.NONE].tflite):
+            if results[mode].tflite and len(results[mode].tflite) >= len(
+                results[Quantization.NONE].tflite
+            ):
                 notes.append("not smaller than float32")
         if mode is Quantization.INT8 and n_classes > 1:
             majority = np.bincount(pred[pred >= 0], minlength=n_classes).max() / max(1, len(pred))
             chance = 1.0 / n_classes
-            if acc <= chance + 0.05 < ref_acc - 0.2 or (majority > 0.9 and ref_acc > 0.5 and acc < ref_acc - 0.2):
+            if acc <= chance + 0.05 < ref_acc - 0.2 or (
+                majority > 0.9 and ref_acc > 0.5 and acc < ref_acc - 0.2
+            ):
                 notes.append("int8 collapse: predictions near chance or all one class")
         if not finite.all():
             notes.append("non-finite outputs")
@@ -121,7 +127,9 @@ def measure(
             )
         )
     ok = [v for v in variants if v.within_budget and not any("collapse" in n for n in v.notes)]
-    chosen = min(ok, key=lambda v: (v.size_bytes, ORDER.index(Quantization(v.mode)))) if ok else None
+    chosen = (
+        min(ok, key=lambda v: (v.size_bytes, ORDER.index(Quantization(v.mode)))) if ok else None
+    )
     return AutoChoice(
         chosen=Quantization(chosen.mode) if chosen else Quantization.NONE,
         variants=tuple(variants),

@@ -45,7 +45,9 @@ def _fmt(v: Any) -> str:
 
 
 def _kv_table(rows: list[tuple[str, Any]]) -> str:
-    body = "".join(f"<tr><th class='l'>{_e(k)}</th><td class='l'>{_e(v)}</td></tr>" for k, v in rows)
+    body = "".join(
+        f"<tr><th class='l'>{_e(k)}</th><td class='l'>{_e(v)}</td></tr>" for k, v in rows
+    )
     return f"<table>{body}</table>"
 
 
@@ -58,12 +60,21 @@ def _confusion_html(cm: list[list[int]], labels: list[str]) -> str:
         cells = []
         for j, v in enumerate(row):
             alpha = v / peak
-            colour = f"rgba(46,125,50,{alpha:.2f})" if lab == labels[j] else f"rgba(198,40,40,{alpha:.2f})"
-            cells.append(f"<td style='background:{colour}' title='{v / total * 100:.0f}% of {_e(lab)}'>{v}</td>")
+            colour = (
+                f"rgba(46,125,50,{alpha:.2f})"
+                if lab == labels[j]
+                else f"rgba(198,40,40,{alpha:.2f})"
+            )
+            cells.append(
+                f"<td style='background:{colour}' title='{v / total * 100:.0f}% of {_e(lab)}'>{v}</td>"
+            )
         rows.append(f"<tr><th class='l'>{_e(lab)}</th>{''.join(cells)}</tr>")
     return (
-        "<table class='cm'><tr><th class='l'>true \\ predicted</th>" + head + "</tr>"
-        + "".join(rows) + "</table>"
+        "<table class='cm'><tr><th class='l'>true \\ predicted</th>"
+        + head
+        + "</tr>"
+        + "".join(rows)
+        + "</table>"
     )
 
 
@@ -97,7 +108,9 @@ def _variants_svg(variants: list[dict[str, Any]], chosen: str) -> str:
         f"<text x='{pad - 6}' y='{pad + 4}' font-size='10' text-anchor='end'>{y1:.1f}</text>",
     ]
     for v, s, a in zip(variants, sizes, accs):
-        colour = "#2e7d32" if v["mode"] == chosen else ("#1565c0" if v["within_budget"] else "#c62828")
+        colour = (
+            "#2e7d32" if v["mode"] == chosen else ("#1565c0" if v["within_budget"] else "#c62828")
+        )
         parts.append(f"<circle cx='{px(s):.1f}' cy='{py(a):.1f}' r='6' fill='{colour}'/>")
         parts.append(
             f"<text x='{px(s) + 9:.1f}' y='{py(a) - 8:.1f}' font-size='11'>{_e(v['mode'])}</text>"
@@ -144,7 +157,12 @@ def render_html(
                 ("max |difference|", f"{p['max_abs_diff']:.3e}"),
             ]
             + (
-                [("accuracy Keras / TFLite", f"{p['reference_accuracy'] * 100:.2f}% / {p['tflite_accuracy'] * 100:.2f}%")]
+                [
+                    (
+                        "accuracy Keras / TFLite",
+                        f"{p['reference_accuracy'] * 100:.2f}% / {p['tflite_accuracy'] * 100:.2f}%",
+                    )
+                ]
                 if p.get("tflite_accuracy") is not None
                 else []
             )
@@ -158,7 +176,18 @@ def render_html(
             "interpreter on this host, one thread, median.</p>"
         )
         out.append(_variants_svg(auto["variants"], auto["chosen"]))
-        head = "".join(f"<th>{h}</th>" for h in ("variant", "size (bytes)", "accuracy", "drop (pts)", "top-1 agreement", "latency (ms)", "notes"))
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in (
+                "variant",
+                "size (bytes)",
+                "accuracy",
+                "drop (pts)",
+                "top-1 agreement",
+                "latency (ms)",
+                "notes",
+            )
+        )
         rows = []
         for v in auto["variants"]:
             cls = " class='chosen'" if v["mode"] == auto["chosen"] else ""
@@ -179,11 +208,17 @@ def render_html(
     if training_png is not None and training_png.exists():
         data = base64.b64encode(training_png.read_bytes()).decode()
         out.append("<h2>Training</h2>")
-        out.append(f"<img alt='training curves' src='data:image/png;base64,{data}' style='max-width:100%'>")
+        out.append(
+            f"<img alt='training curves' src='data:image/png;base64,{data}' style='max-width:100%'>"
+        )
     for title, rows in (extra or {}).items():
         out.append(f"<h2>{_e(title)}</h2>")
         out.append(_kv_table([(k, _fmt(v)) for k, v in rows.items()]))
     if report.get("warnings"):
-        out.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in report["warnings"]) + "</ul>")
+        out.append(
+            "<h2>Warnings</h2><ul>"
+            + "".join(f"<li>{_e(w)}</li>" for w in report["warnings"])
+            + "</ul>"
+        )
     out.append("</body></html>\n")
     return "".join(out)

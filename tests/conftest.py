@@ -96,7 +96,11 @@ def features_h5(keras2, model_dir) -> Path:
     """A non-image model: [1, 10] features -> 4 scores."""
     keras2.utils.set_random_seed(1)
     m = keras2.Sequential(
-        [keras2.layers.Input((10,)), keras2.layers.Dense(8, activation="relu"), keras2.layers.Dense(4, activation="softmax")]
+        [
+            keras2.layers.Input((10,)),
+            keras2.layers.Dense(8, activation="relu"),
+            keras2.layers.Dense(4, activation="softmax"),
+        ]
     )
     path = model_dir / "features.h5"
     m.save(path)
@@ -143,7 +147,11 @@ def trained_h5(keras2, shapes_npz, model_dir) -> Path:
             k.layers.Dense(4, activation="softmax"),
         ]
     )
-    m.compile(optimizer=k.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    m.compile(
+        optimizer=k.optimizers.Adam(0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     m.fit(x, y, epochs=25, batch_size=32, verbose=0)
     path = model_dir / "trained.h5"
     m.save(path)

@@ -26,13 +26,17 @@ print("HEAVY:" + ",".join(heavy))
 
 @pytest.mark.parametrize("args", [["--help"]] + [[c, "--help"] for c in _COMMANDS])
 def test_help_does_not_import_tensorflow(args):
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY:\n" in proc.stdout, proc.stdout
 
 
 def test_console_script_help_runs():
-    proc = subprocess.run([sys.executable, "-m", "edgesdk", "--help"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "edgesdk", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0
     for command in _COMMANDS:
         assert command in proc.stdout
@@ -49,6 +53,10 @@ def test_no_module_level_tensorflow_import():
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            if any(n.split(".")[0] in ("tensorflow", "tf_keras", "keras", "tensorflow_model_optimization") for n in names):
+            if any(
+                n.split(".")[0]
+                in ("tensorflow", "tf_keras", "keras", "tensorflow_model_optimization")
+                for n in names
+            ):
                 offenders.append(f"{path.relative_to(PKG)}:{node.lineno}")
     assert offenders == []

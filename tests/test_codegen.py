@@ -519,9 +519,14 @@ def test_generate_android_layout(tmp_path: Path) -> None:
         app + "res/layout/activity_main.xml",
         app + "res/values/strings.xml",
         app + "res/values/themes.xml",
+        "android/app/src/androidTest/java/com/example/flowers/GoldenInstrumentation.kt",
+        "android/app/src/androidTest/java/com/example/flowers/GoldenVectors.kt",
+        "android/run-device-test.sh",
+        "android/.github/workflows/android-device-test.yml",
     ]:
         assert expected in files, expected
-    assert not any("androidTest" in f for f in files)
+    assert not any("androidTest/assets" in f for f in files)  # golden vectors only when given
+    assert os.stat(gen.android / "run-device-test.sh").st_mode & stat.S_IXUSR
     assert not any(f.endswith((".jinja", "gradle-wrapper.jar")) for f in files)
     assert (
         gen.kotlin.read_bytes()

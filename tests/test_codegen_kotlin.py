@@ -1,11 +1,18 @@
 """Tiers 2 and 3 for the generated Kotlin: it compiles, and its pure part runs like Python.
 
-Tier 2: two generated apps (an ordinary one and one with hostile labels and names) compile
-with kotlinc against the real API 35 ``android.jar`` and the real LiteRT/TFLite classes, with
-``R`` from ``aapt2 link`` of the app's own resources and manifest; warnings are errors.
+Tier 2: two generated apps (an ordinary one and one with hostile labels and names) and three
+apps from ``edgesdk package`` (float RGB, int8 RGB, float gray) compile with kotlinc against
+the real API 35 ``android.jar`` and the real LiteRT/TFLite classes, with ``R`` from
+``aapt2 link`` of the app's own resources and manifest; the instrumented golden test
+(``src/androidTest``) compiles against the same classpath plus the app classes; warnings are
+errors.
 Tier 3: ``tests/kotlin/ParityHarness.kt`` runs the compiled pure pre/post-processing on the
 JVM (without android.jar or LiteRT on the classpath) on vectors written here, and its results
-are compared with :mod:`edgesdk.preprocess` (and Pillow for the gray formula).
+are compared with :mod:`edgesdk.preprocess` (and Pillow for the gray formula). For the packaged
+apps, ``tests/kotlin/GoldenHarness.kt.tmpl`` runs the app's own golden reader and check
+(``GoldenVectors.kt``, the code the device test runs) on the golden files ``package`` wrote:
+raw pixels -> the Kotlin tensor (equal to Python's) -> the host's raw output -> the same scores,
+top-k and verdict.
 
 Everything is compiled in ONE kotlinc run per session (kotlinc costs ~30 s here). These tests
 need the toolchain of ``tools/android_toolchain.py``; without it they fail, never skip.
@@ -13,7 +20,9 @@ need the toolchain of ``tools/android_toolchain.py``; without it they fail, neve
 
 from __future__ import annotations
 
+import json
 import struct
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -25,10 +34,14 @@ from PIL import Image
 
 from edgesdk.codegen import AndroidContext, android_context, generate_android
 from edgesdk.preprocess import dequantize, prepare_input, top_k
+from edgesdk.verify import golden as gv
+
+from .helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = ROOT / "tests" / "kotlin" / "ParityHarness.kt"
 HARNESS_MAIN = "dev.edgesdk.harness.ParityHarnessKt"
+GOLDEN_HARNESS = ROOT / "tests" / "kotlin" / "GoldenHarness.kt.tmpl"
 FAKE_MODEL = b"\x1c\x00\x00\x00TFL3" + bytes(range(24))
 
 pytestmark = pytest.mark.toolchain
@@ -100,12 +113,57 @@ def hostile_context() -> AndroidContext:
 
 
 @dataclass(frozen=True)
+class PackagedApp:
+    """An app written by ``edgesdk package --target android`` (with golden vectors)."""
+
+    out: Path
+    package: str
+    class_name: str
+
+    @property
+    def golden_dir(self) -> Path:
+        return self.out / "android" / gv.ANDROID_ASSET_DIR
+
+    @property
+    def harness_main(self) -> str:
+        return f"dev.edgesdk.harness.{self.package.rsplit('.', 1)[1]}.GoldenHarnessKt"
+
+
+@pytest.fixture(scope="session")
+def packaged_apps(
+    cnn_h5, trained_h5, gray_h5, shapes_npz, shapes_folder, tmp_path_factory
+) -> dict[str, PackagedApp]:
+    """Three packaged apps whose golden files tier 3 consumes."""
+    root = tmp_path_factory.mktemp("packaged")
+    specs = {
+        # float32 RGB, golden cases from an eval folder of 20x20 PNGs (resized on the device)
+        "eval_f32": (trained_h5, ["--eval-data", shapes_folder]),
+        # int8 in and out, golden cases from 16x16 calibration data (half resized)
+        "int8": (trained_h5, ["--quantize", "int8", "--calibration-data", shapes_npz]),
+        # float32 grayscale 12x10, generated RGB golden images (the gray formula runs)
+        "gray": (gray_h5, []),
+    }
+    apps = {}
+    for name, (model, extra) in specs.items():
+        pkg, cls = f"dev.edgesdk.golden_{name}", f"Golden{name.title().replace('_', '')}Classifier"
+        out = root / name
+        res = run_cli(
+            "package", model, "-o", out, "--target", "android", "--android-package", pkg,
+            "--class-name", cls, *extra,
+        )  # fmt: skip
+        assert res.exit_code == 0, res.stderr
+        apps[name] = PackagedApp(out, pkg, cls)
+    return apps
+
+
+@dataclass(frozen=True)
 class Built:
     tc: object
     at: object  # the tools.android_toolchain module
     classes: Path
     apps: dict[str, Path]
     compile_seconds: float
+    packaged: dict[str, PackagedApp]
 
 
 def _toolchain_module():
@@ -117,33 +175,52 @@ def _toolchain_module():
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory) -> Built:
-    """Generate both apps, aapt2-link each, and compile everything in one kotlinc run."""
+def built(tmp_path_factory, packaged_apps: dict[str, PackagedApp]) -> Built:
+    """Generate two apps, take the three packaged ones, aapt2-link each, and compile all their
+    sources (main and androidTest) and the harnesses in one kotlinc run."""
     at = _toolchain_module()
     tc = at.ensure()  # raises (-> test error) when the toolchain cannot be provisioned
     work = tmp_path_factory.mktemp("kotlin")
     kotlin_sources: list[Path] = [HARNESS]
     java_sources: list[Path] = []
     apps: dict[str, Path] = {}
+    projects: list[tuple[str, Path, str]] = []
     for name, ctx in (("parity", parity_context()), ("hostile", hostile_context())):
         gen = generate_android(ctx, FAKE_MODEL, work / name)
-        main = gen.android / "app" / "src" / "main"
+        projects.append((name, gen.android, ctx.android_package))
+        apps[name] = gen.out_dir
+    template = GOLDEN_HARNESS.read_text(encoding="utf-8")
+    for name, app in packaged_apps.items():
+        projects.append((name, app.out / "android", app.package))
+        apps[name] = app.out
+        harness = work / "harness" / name / "GoldenHarness.kt"
+        harness.parent.mkdir(parents=True, exist_ok=True)
+        harness.write_text(
+            template.replace("@NAME@", app.package.rsplit(".", 1)[1])
+            .replace("@PACKAGE@", app.package)
+            .replace("@PRE@", app.class_name + "Preprocessing"),
+            encoding="utf-8",
+        )
+        kotlin_sources.append(harness)
+    for name, android, package in projects:
+        main = android / "app" / "src" / "main"
         r_dir = at.aapt2_link(
             tc,
             main / "res",
             main / "AndroidManifest.xml",
             work / f"{name}-aapt2",
-            package=ctx.android_package,
+            package=package,
             min_sdk=24,
             target_sdk=35,
         )
         java_sources += sorted(r_dir.rglob("*.java"))
         kotlin_sources += sorted((main / "java").rglob("*.kt"))
-        apps[name] = gen.out_dir
+        # The instrumented test sees the app's classes, android.jar and LiteRT, as in AGP.
+        kotlin_sources += sorted((android / "app" / "src" / "androidTest" / "java").rglob("*.kt"))
     classes = work / "classes"
     start = time.perf_counter()
     _compile(at, tc, kotlin_sources, java_sources, classes)
-    return Built(tc, at, classes, apps, time.perf_counter() - start)
+    return Built(tc, at, classes, apps, time.perf_counter() - start, packaged_apps)
 
 
 def _compile(at, tc, kotlin_sources, java_sources, classes) -> None:
@@ -165,15 +242,44 @@ def _compile(at, tc, kotlin_sources, java_sources, classes) -> None:
 
 
 def test_wrapper_and_apps_compile(built: Built) -> None:
-    for name, pkg, cls in (
+    apps = [
         ("parity", "dev/edgesdk/parity", "ParityClassifier"),
         ("hostile", "dev/edgesdk/hostile", "HostileClassifier"),
-    ):
+    ] + [
+        (name, app.package.replace(".", "/"), app.class_name)
+        for name, app in built.packaged.items()
+    ]
+    for name, pkg, cls in apps:
         for suffix in ("", "Preprocessing", "$Category", "$Options", "$Companion"):
             assert (built.classes / pkg / f"{cls}{suffix}.class").is_file(), (name, suffix)
         assert (built.classes / pkg / "MainActivity.class").is_file()
         assert (built.classes / pkg / "R.class").is_file()
-    print(f"\ncompile (2 apps + harness, one kotlinc run): {built.compile_seconds:.1f}s")
+    print(
+        f"\ncompile ({len(apps)} apps with androidTest + harnesses, one kotlinc run): "
+        f"{built.compile_seconds:.1f}s"
+    )
+
+
+def test_instrumented_golden_test_compiles(built: Built) -> None:
+    """Tier 2 for src/androidTest: the runner is a plain android.app.Instrumentation."""
+    for pkg in ["dev/edgesdk/parity", "dev/edgesdk/hostile"] + [
+        app.package.replace(".", "/") for app in built.packaged.values()
+    ]:
+        for cls in ("GoldenInstrumentation", "GoldenVectors", "GoldenVectors$Case",
+                    "GoldenResult", "GoldenCheck"):  # fmt: skip
+            assert (built.classes / pkg / f"{cls}.class").is_file(), (pkg, cls)
+    javap = Path(built.tc.javac).with_name("javap")
+    shown = subprocess.run(
+        [str(javap), "-cp", str(built.classes), "dev.edgesdk.parity.GoldenInstrumentation"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "class dev.edgesdk.parity.GoldenInstrumentation extends android.app.Instrumentation" in (
+        shown.stdout
+    ), shown.stdout + shown.stderr
+    gradle = (built.apps["parity"] / "android" / "app" / "build.gradle.kts").read_text()
+    assert 'testInstrumentationRunner = "dev.edgesdk.parity.GoldenInstrumentation"' in gradle
+    assert 'testApplicationId = "dev.edgesdk.parity.test"' in gradle
+    assert "androidTestImplementation" not in gradle and "androidx.test" not in gradle
 
 
 def test_standalone_wrapper_is_the_app_copy(built: Built) -> None:
@@ -462,3 +568,88 @@ def test_labels_round_trip_exactly(built: Built, tmp_path: Path) -> None:
         assert len(got[name]) == len(ctx.labels)
         for label, back in zip(ctx.labels, got[name], strict=True):
             assert [ord(c) for c in back] == utf16_units(label), (label, back)
+
+
+# ------------------------------------------------------------------------------------------
+# Tier 3: the golden files of packaged apps, through the app's own Kotlin, on the JVM
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def golden_jvm(built: Built, tmp_path_factory) -> dict[str, dict]:
+    """Run each packaged app's golden harness once (pure classpath) and parse its lines."""
+    work = tmp_path_factory.mktemp("golden-jvm")
+    runs: dict[str, dict] = {}
+    for name, app in built.packaged.items():
+        results = work / f"{name}.txt"
+        start = time.perf_counter()
+        # Pure classpath: compiled classes + Kotlin stdlib only; GoldenVectors.kt (androidTest)
+        # and the preprocessing must not need android.jar or LiteRT.
+        proc = built.at.run_jvm(
+            built.tc, [built.classes], app.harness_main,
+            [app.golden_dir / gv.DATA_NAME, results],
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        lines = {}
+        for line in results.read_text(encoding="ascii").splitlines():
+            index, dtype, sha, result, top, k, *rest = line.split(" ")
+            assert top == "top"
+            k = int(k)
+            pairs = rest[: 2 * k]
+            assert rest[2 * k] == "tensor"
+            lines[int(index)] = {
+                "dtype": dtype,
+                "sha": sha,
+                "result": json.loads(result),
+                "top": [(int(pairs[i]), _from_bits(pairs[i + 1])) for i in range(0, 2 * k, 2)],
+                "tensor": rest[2 * k + 1 :],
+            }
+        runs[name] = {"lines": lines, "seconds": time.perf_counter() - start}
+    return runs
+
+
+@pytest.mark.parametrize("name", ["eval_f32", "int8", "gray"])
+def test_golden_files_run_the_same_on_the_jvm(built: Built, golden_jvm: dict, name: str) -> None:
+    """Raw pixels -> Kotlin tensor == Python's (float <= 1e-5, in fact bit-identical; ints
+    exact); the host's raw output -> the same scores, top-k and a passing device check."""
+    app = built.packaged[name]
+    golden = gv.read_golden(app.golden_dir)
+    lines = golden_jvm[name]["lines"]
+    assert sorted(lines) == [c.index for c in golden.cases] and len(lines) == 16
+    height, width, channels = golden.input_size
+    dtype = {"float32": np.float32, "int8": np.int8, "uint8": np.uint8}[golden.input.dtype]
+    resized = 0
+    for case in golden.cases:
+        got = lines[case.index]
+        assert got["dtype"] == golden.input.dtype.upper()
+        want = prepare_input(
+            gv.model_pixels(case.pixel_array(), channels), height=height, width=width,
+            mean=golden.mean, std=golden.std, dtype=dtype, scale=golden.input.scale,
+            zero_point=golden.input.zero_point,
+        ).reshape(-1)  # fmt: skip
+        assert len(got["tensor"]) == want.size
+        if golden.input.dtype == "float32":
+            tensor = np.array([_from_bits(v) for v in got["tensor"]], dtype=np.float32)
+            assert float(np.max(np.abs(tensor - want))) <= 1e-5, case.index
+            assert tensor.tobytes() == want.astype(np.float32).tobytes(), case.index
+        else:
+            tensor_i = np.array([int(v) for v in got["tensor"]], dtype=np.int64)
+            assert int(np.sum(tensor_i != want.astype(np.int64))) == 0, case.index
+        # the tensor the JVM built hashes to what Python fed the interpreter on the host
+        assert got["sha"] == case.input_sha256, case.index
+        check = gv.CaseCheck.from_dict(got["result"])
+        assert check.passed and check.input_match is True, got["result"]
+        assert check.max_abs_diff == 0.0 and check.top1_got == case.top1
+        assert check.tolerance == np.float32(case.tolerance)
+        assert got["top"] == [(i, np.float32(s)) for i, s in top_k(case.scores_array(), 5)]
+        resized += (case.height, case.width) != (height, width)
+    assert resized >= 8  # the resize path ran for at least half of the cases
+
+
+def test_golden_sources_are_what_was_expected(built: Built, golden_jvm: dict) -> None:
+    sources = {n: gv.read_golden(a.golden_dir).source for n, a in built.packaged.items()}
+    assert sources == {"eval_f32": "eval_data", "int8": "calibration_data", "gray": "generated"}
+    gray = gv.read_golden(built.packaged["gray"].golden_dir)
+    assert all(c.channels == 3 for c in gray.cases)  # RGB in, the Kotlin gray formula ran
+    seconds = {n: round(r["seconds"], 2) for n, r in golden_jvm.items()}
+    print(f"\ngolden harness JVM runs (16 cases each): {seconds}")

@@ -16,16 +16,35 @@ def test_demo_builds_everything(tmp_path):
     steps = []
     res = run_demo(tmp_path / "demo", epochs=3, images_per_class=40, on_step=steps.append)
     out = res.output
-    assert steps[:4] == ["Drawing the shapes data set", "Training a small CNN", "Pruning to 50% sparsity", "Packaging for Android (quantize auto)"]
-    for rel in ("model.h5", "model.training.png", "model_pruned.h5", "app/model.tflite", "app/labels.txt",
-                "app/report.json", "app/report.html", "report.html", "demo.json"):
+    assert steps[:4] == [
+        "Drawing the shapes data set",
+        "Training a small CNN",
+        "Pruning to 50% sparsity",
+        "Packaging for Android (quantize auto)",
+    ]
+    for rel in (
+        "model.h5",
+        "model.training.png",
+        "model_pruned.h5",
+        "app/model.tflite",
+        "app/labels.txt",
+        "app/report.json",
+        "app/report.html",
+        "report.html",
+        "demo.json",
+    ):
         assert (out / rel).is_file(), rel
     assert list((out / "app" / "kotlin").glob("ShapesClassifier.kt"))
     assert (out / "app" / "android" / "settings.gradle.kts").is_file()
     assert (out / "app" / "labels.txt").read_text() == "circle\ncross\nsquare\ntriangle\n"
     rep = json.loads((out / "app" / "report.json").read_text())
     assert rep["quantization"]["requested"] == "auto"
-    assert {v["mode"] for v in rep["quantization"]["auto"]["variants"]} == {"none", "float16", "dynamic", "int8"}
+    assert {v["mode"] for v in rep["quantization"]["auto"]["variants"]} == {
+        "none",
+        "float16",
+        "dynamic",
+        "int8",
+    }
     assert rep["labels"]["source"] == "model"
     summary = json.loads((out / "demo.json").read_text())
     assert summary["compression"]["after sparsity"] >= 0.45

@@ -14,10 +14,26 @@ from .test_metadata import oracle  # noqa: F401  (fixture)
 def packaged(trained_h5, shapes_npz, tmp_path_factory):
     out = tmp_path_factory.mktemp("i") / "out"
     labels = out.parent / "labels.txt"
-    labels.write_text("circle\nsquare\ntriangle\n✚ cross \"x\"\n", encoding="utf-8")
+    labels.write_text('circle\nsquare\ntriangle\n✚ cross "x"\n', encoding="utf-8")
     res = run_cli(
-        "package", trained_h5, "-o", out, "--quantize", "int8", "--calibration-data", shapes_npz,
-        "--labels", labels, "--mean", "127.5", "--std", "127.5", "--target", "none", "--model-version", "2.1",
+        "package",
+        trained_h5,
+        "-o",
+        out,
+        "--quantize",
+        "int8",
+        "--calibration-data",
+        shapes_npz,
+        "--labels",
+        labels,
+        "--mean",
+        "127.5",
+        "--std",
+        "127.5",
+        "--target",
+        "none",
+        "--model-version",
+        "2.1",
     )
     assert res.exit_code == 0, res.stderr
     return out
@@ -35,7 +51,9 @@ def test_oracle_reads_packaged_model(packaged, oracle):  # noqa: F811
     out = sub["output_tensor_metadata"][0]
     assert out["associated_files"][0]["type"] == "TENSOR_AXIS_LABELS"
     assert d.get_packed_associated_file_list() == ["labels.txt"]
-    assert d.get_associated_file_buffer("labels.txt").decode("utf-8").splitlines()[3] == '✚ cross "x"'
+    assert (
+        d.get_associated_file_buffer("labels.txt").decode("utf-8").splitlines()[3] == '✚ cross "x"'
+    )
     assert meta["min_parser_version"] == "1.0.0"
 
 

@@ -85,7 +85,9 @@ def test_mean_count_not_one_and_not_channels(cnn_h5, out):
     assert_nothing_written(out)
 
 
-@pytest.mark.parametrize("std,fragment", [("0", "must not be 0"), ("nan", "finite"), ("inf", "finite")])
+@pytest.mark.parametrize(
+    "std,fragment", [("0", "must not be 0"), ("nan", "finite"), ("inf", "finite")]
+)
 def test_bad_std(cnn_h5, out, std, fragment):
     res = run_cli("package", cnn_h5, "--mean", "0", "--std", std, "-o", out)
     assert_user_error(res, fragment)

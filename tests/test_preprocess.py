@@ -8,7 +8,9 @@ import pytest
 from edgesdk import preprocess
 
 
-@pytest.mark.parametrize("src,dst", [((7, 5), (3, 4)), ((4, 4), (9, 11)), ((32, 24), (16, 16)), ((5, 9), (5, 9))])
+@pytest.mark.parametrize(
+    "src,dst", [((7, 5), (3, 4)), ((4, 4), (9, 11)), ((32, 24), (16, 16)), ((5, 9), (5, 9))]
+)
 def test_resize_matches_tf_bilinear_half_pixel(src, dst):
     from edgesdk._tf import tf
 
@@ -27,7 +29,9 @@ def test_resize_same_size_is_identity_and_gray_2d():
 
 
 def test_quantize_rounds_half_up_and_clamps():
-    q = preprocess.quantize(np.array([0.5, 1.5, -0.5, 1000.0, -1000.0], np.float32), 1.0, 0, np.int8)
+    q = preprocess.quantize(
+        np.array([0.5, 1.5, -0.5, 1000.0, -1000.0], np.float32), 1.0, 0, np.int8
+    )
     assert q.tolist() == [1, 2, 0, 127, -128]
     u = preprocess.quantize(np.array([0.0, 1.0], np.float32), 0.5, 10, np.uint8)
     assert u.tolist() == [10, 12]
@@ -36,7 +40,11 @@ def test_quantize_rounds_half_up_and_clamps():
 def test_dequantize_and_top_k_ties_go_to_lower_index():
     d = preprocess.dequantize(np.array([-128, 0, 127], np.int8), 0.5, -128)
     assert d.tolist() == [0.0, 64.0, 127.5]
-    assert preprocess.top_k(np.array([0.1, 0.7, 0.7, 0.2]), 3) == [(1, pytest.approx(0.7)), (2, pytest.approx(0.7)), (3, pytest.approx(0.2))]
+    assert preprocess.top_k(np.array([0.1, 0.7, 0.7, 0.2]), 3) == [
+        (1, pytest.approx(0.7)),
+        (2, pytest.approx(0.7)),
+        (3, pytest.approx(0.2)),
+    ]
 
 
 def test_prepare_input_normalizes_per_channel():

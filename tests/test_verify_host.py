@@ -12,7 +12,18 @@ from .helpers import assert_user_error, run_cli
 @pytest.fixture(scope="module")
 def packaged_int8(trained_h5, shapes_npz, tmp_path_factory):
     out = tmp_path_factory.mktemp("v") / "out"
-    res = run_cli("package", trained_h5, "-o", out, "--quantize", "int8", "--calibration-data", shapes_npz, "--target", "none")
+    res = run_cli(
+        "package",
+        trained_h5,
+        "-o",
+        out,
+        "--quantize",
+        "int8",
+        "--calibration-data",
+        shapes_npz,
+        "--target",
+        "none",
+    )
     assert res.exit_code == 0, res.stderr
     return out
 
@@ -34,7 +45,9 @@ def test_verify_float_tflite_with_explicit_reference(cnn_h5, tmp_path):
     assert "PASSED" in res.stderr and "tier 1" in res.stderr
 
 
-def test_verify_against_the_wrong_reference_exits_3_with_cases(cnn_h5, cnn_no_rescaling_h5, tmp_path):
+def test_verify_against_the_wrong_reference_exits_3_with_cases(
+    cnn_h5, cnn_no_rescaling_h5, tmp_path
+):
     out = tmp_path / "out"
     assert run_cli("package", cnn_h5, "-o", out, "--target", "none").exit_code == 0
     res = run_cli("verify", out / "model.tflite", "--reference", cnn_no_rescaling_h5, "--json")

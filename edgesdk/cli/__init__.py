@@ -29,7 +29,11 @@ for _name in _COMMANDS:
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    import sys
+
+    from .verify import normalize_argv
+
+    app(args=normalize_argv(sys.argv[1:]))
 
 
 __all__ = ["app", "main"]

@@ -10,10 +10,14 @@ from ._common import console, emit_json, user_errors, warn
 
 
 def demo_command(
-    output: Path = typer.Option(Path("demo_out"), "-o", "--output", help="Folder to write (must not exist unless --force)."),
+    output: Path = typer.Option(
+        Path("demo_out"), "-o", "--output", help="Folder to write (must not exist unless --force)."
+    ),
     epochs: int = typer.Option(12, "--epochs", help="Training epochs."),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
-    json_output: bool = typer.Option(False, "--json", help="Print the summary as one JSON object on stdout."),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print the summary as one JSON object on stdout."
+    ),
 ) -> None:
     """Draw a shapes data set, train, prune, quantize (auto) and package it for Android."""
     with user_errors():
@@ -40,7 +44,14 @@ def demo_command(
                 if not msg.startswith("Packaging:"):
                     con.print(f"[bold]{escape(msg)}[/bold]")
 
-            result = run_demo(output, force=force, epochs=epochs, on_step=on_step, on_epoch=on_epoch, on_warning=warn)
+            result = run_demo(
+                output,
+                force=force,
+                epochs=epochs,
+                on_step=on_step,
+                on_epoch=on_epoch,
+                on_warning=warn,
+            )
         s = result.summary
         if json_output:
             emit_json({"output": str(result.output), **s})
@@ -53,7 +64,9 @@ def demo_command(
             f"host parity (tier 1): top-1 agreement {p['top1_agreement'] * 100:.1f}% on {p['samples']} "
             f"evaluation images. Total {s['timings_s']['total_s']:.0f}s."
         )
-        con.print(f"Open {escape(str(result.report_html))} for the report; the Android project is {escape(str(result.package / 'android'))}.")
+        con.print(
+            f"Open {escape(str(result.report_html))} for the report; the Android project is {escape(str(result.package / 'android'))}."
+        )
 
 
 def register(app: typer.Typer) -> None:

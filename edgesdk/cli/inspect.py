@@ -36,7 +36,11 @@ def _print(info: object) -> None:
         t.add_column(col)
     for kind, tensors in (("input", i.inputs), ("output", i.outputs)):  # type: ignore[attr-defined]
         for tensor in tensors:
-            q = "" if tensor.scale is None else f"scale {tensor.scale:.6g}, zero point {tensor.zero_point}"
+            q = (
+                ""
+                if tensor.scale is None
+                else f"scale {tensor.scale:.6g}, zero point {tensor.zero_point}"
+            )
             t.add_row(kind, escape(tensor.name), str(list(tensor.shape)), tensor.dtype, q)
     con.print(t)
     ops = Table(title="Operators")
@@ -57,7 +61,11 @@ def _print(info: object) -> None:
             m.add_row(key, escape(str(meta[key])))
     for kind in ("inputs", "outputs"):
         for tm in meta.get(kind, []):
-            desc = {k: v for k, v in tm.items() if k not in ("name", "description") and v not in (None, [], "")}
+            desc = {
+                k: v
+                for k, v in tm.items()
+                if k not in ("name", "description") and v not in (None, [], "")
+            }
             m.add_row(f"{kind[:-1]} {escape(tm.get('name', ''))}", escape(str(desc)))
     if i.associated_files:  # type: ignore[attr-defined]
         m.add_row("associated files", ", ".join(i.associated_files))  # type: ignore[attr-defined]

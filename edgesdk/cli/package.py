@@ -11,25 +11,62 @@ from ._common import console, emit_json, user_errors, warn
 
 
 def package_command(
-    model: Path = typer.Argument(..., metavar="MODEL", help="Keras model: .h5, .keras, or a SavedModel folder."),
-    target: str = typer.Option("android", "--target", help="What to generate besides the .tflite: android or none."),
-    output: Path = typer.Option(Path("out"), "-o", "--output", help="Output folder (must not exist unless --force)."),
-    labels: Optional[Path] = typer.Option(None, "--labels", help="UTF-8 file, one label per line, in output order."),
-    mean: Optional[list[float]] = typer.Option(None, "--mean", help="Normalization mean; once, or once per channel."),
-    std: Optional[list[float]] = typer.Option(None, "--std", help="Normalization std; once, or once per channel."),
-    quantize: str = typer.Option("none", "--quantize", help="none, dynamic, float16, int8 or auto."),
-    calibration_data: Optional[Path] = typer.Option(None, "--calibration-data", help="Image folder (one sub-folder per class) or .npz with raw x, for int8."),
-    eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Image folder or .npz (x, y) to measure parity and accuracy on."),
-    max_accuracy_drop: float = typer.Option(1.0, "--max-accuracy-drop", help="Accuracy budget in percentage points for --quantize auto."),
-    name: Optional[str] = typer.Option(None, "--name", help="Model name in the metadata (default: the file name)."),
-    class_name: Optional[str] = typer.Option(None, "--class-name", help="Kotlin wrapper class name."),
-    android_package: Optional[str] = typer.Option(None, "--android-package", help="Android application id / Kotlin package."),
+    model: Path = typer.Argument(
+        ..., metavar="MODEL", help="Keras model: .h5, .keras, or a SavedModel folder."
+    ),
+    target: str = typer.Option(
+        "android", "--target", help="What to generate besides the .tflite: android or none."
+    ),
+    output: Path = typer.Option(
+        Path("out"), "-o", "--output", help="Output folder (must not exist unless --force)."
+    ),
+    labels: Optional[Path] = typer.Option(
+        None, "--labels", help="UTF-8 file, one label per line, in output order."
+    ),
+    mean: Optional[list[float]] = typer.Option(
+        None, "--mean", help="Normalization mean; once, or once per channel."
+    ),
+    std: Optional[list[float]] = typer.Option(
+        None, "--std", help="Normalization std; once, or once per channel."
+    ),
+    quantize: str = typer.Option(
+        "none", "--quantize", help="none, dynamic, float16, int8 or auto."
+    ),
+    calibration_data: Optional[Path] = typer.Option(
+        None,
+        "--calibration-data",
+        help="Image folder (one sub-folder per class) or .npz with raw x, for int8.",
+    ),
+    eval_data: Optional[Path] = typer.Option(
+        None, "--eval-data", help="Image folder or .npz (x, y) to measure parity and accuracy on."
+    ),
+    max_accuracy_drop: float = typer.Option(
+        1.0, "--max-accuracy-drop", help="Accuracy budget in percentage points for --quantize auto."
+    ),
+    name: Optional[str] = typer.Option(
+        None, "--name", help="Model name in the metadata (default: the file name)."
+    ),
+    class_name: Optional[str] = typer.Option(
+        None, "--class-name", help="Kotlin wrapper class name."
+    ),
+    android_package: Optional[str] = typer.Option(
+        None, "--android-package", help="Android application id / Kotlin package."
+    ),
     author: str = typer.Option("", "--author", help="Author in the metadata."),
-    model_version: str = typer.Option("1", "--model-version", help="Model version in the metadata."),
+    model_version: str = typer.Option(
+        "1", "--model-version", help="Model version in the metadata."
+    ),
     license: str = typer.Option("", "--license", help="License in the metadata."),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
-    golden_cases: int = typer.Option(16, "--golden-cases", min=0, help="Golden test vectors to write into the app's androidTest assets (0: none)."),
-    json_output: bool = typer.Option(False, "--json", help="Print the report as one JSON object on stdout."),
+    golden_cases: int = typer.Option(
+        16,
+        "--golden-cases",
+        min=0,
+        help="Golden test vectors to write into the app's androidTest assets (0: none).",
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print the report as one JSON object on stdout."
+    ),
 ) -> None:
     """Package a Keras model: .tflite with metadata, Kotlin wrapper and Android app."""
     with user_errors():
@@ -84,8 +121,14 @@ def _summary(con: object, result: object) -> None:
     n = r["normalization"]
     table.add_row("normalization", f"mean {n['mean']} std {n['std']} ({n['source']})")
     table.add_row("labels", f"{r['labels']['count']} ({r['labels']['source']})")
-    table.add_row("quantization", r["quantization"]["mode"] + (" (auto)" if r["quantization"]["requested"] == "auto" else ""))
-    table.add_row("size", f"{r['size']['tflite_bytes']:,} bytes (metadata +{r['size']['metadata_overhead_bytes']:,})")
+    table.add_row(
+        "quantization",
+        r["quantization"]["mode"] + (" (auto)" if r["quantization"]["requested"] == "auto" else ""),
+    )
+    table.add_row(
+        "size",
+        f"{r['size']['tflite_bytes']:,} bytes (metadata +{r['size']['metadata_overhead_bytes']:,})",
+    )
     p = r["parity"]
     parity = f"top-1 agreement {p['top1_agreement'] * 100:.1f}%, max |diff| {p['max_abs_diff']:.2e} on {p['samples']} {p['source'].replace('_', ' ')} (host, tier 1)"
     if p.get("tflite_accuracy") is not None:
@@ -94,13 +137,34 @@ def _summary(con: object, result: object) -> None:
     con.print(table)  # type: ignore[attr-defined]
     auto = r["quantization"].get("auto")
     if auto:
-        vt = Table(title=f"Variants (budget {auto['budget_pct']} points, Keras accuracy {auto['reference_accuracy'] * 100:.1f}%)")
-        for col in ("variant", "size", "accuracy", "drop (pts)", "top-1 agreement", "latency (ms, host)", ""):
+        vt = Table(
+            title=f"Variants (budget {auto['budget_pct']} points, Keras accuracy {auto['reference_accuracy'] * 100:.1f}%)"
+        )
+        for col in (
+            "variant",
+            "size",
+            "accuracy",
+            "drop (pts)",
+            "top-1 agreement",
+            "latency (ms, host)",
+            "",
+        ):
             vt.add_column(col)
         for v in auto["variants"]:
-            mark = "chosen" if v["mode"] == auto["chosen"] else ("" if v["within_budget"] else "over budget")
-            vt.add_row(v["mode"], f"{v['size_bytes']:,}", f"{v['accuracy'] * 100:.1f}%", f"{v['accuracy_drop_pct']:.2f}",
-                       f"{v['top1_agreement'] * 100:.1f}%", f"{v['latency_ms']:.3f}", mark)
+            mark = (
+                "chosen"
+                if v["mode"] == auto["chosen"]
+                else ("" if v["within_budget"] else "over budget")
+            )
+            vt.add_row(
+                v["mode"],
+                f"{v['size_bytes']:,}",
+                f"{v['accuracy'] * 100:.1f}%",
+                f"{v['accuracy_drop_pct']:.2f}",
+                f"{v['top1_agreement'] * 100:.1f}%",
+                f"{v['latency_ms']:.3f}",
+                mark,
+            )
         con.print(vt)  # type: ignore[attr-defined]
     con.print(f"Wrote {escape(str(result.output))}/: " + ", ".join(r["files"]))  # type: ignore[attr-defined]
 

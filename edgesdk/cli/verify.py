@@ -1,46 +1,205 @@
-"""``edgesdk verify``."""
+"""``edgesdk verify``: host parity and golden vectors (tier 1), and the device test (tier 4)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
-from ._common import console, emit_json, user_errors
+from ._common import console, emit_json, user_errors, warn
+
+EMULATOR_OPTION = "--emulator"
 
 
 def verify_command(
-    target: Path = typer.Argument(..., metavar="OUT_OR_TFLITE", help="An 'edgesdk package' output folder, or a .tflite file."),
-    reference: Optional[Path] = typer.Option(None, "--reference", help="The Keras model (default: the one recorded in OUT/report.json)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Image folder or .npz to compare on (default: random inputs)."),
+    target: Path = typer.Argument(
+        ..., metavar="OUT_OR_TFLITE", help="An 'edgesdk package' output folder, or a .tflite file."
+    ),
+    reference: Optional[Path] = typer.Option(
+        None, "--reference", help="The Keras model (default: the one recorded in OUT/report.json)."
+    ),
+    data: Optional[Path] = typer.Option(
+        None, "--data", help="Image folder or .npz to compare on (default: random inputs)."
+    ),
     samples: int = typer.Option(100, "--samples", help="At most this many samples."),
+    emulator: Optional[str] = typer.Option(
+        None,
+        EMULATOR_OPTION,
+        metavar="[AVD]",
+        help="Run the golden test on an emulator it starts (and stops): the AVD given, "
+        "or the first one; a running emulator of that AVD is used as it is.",
+    ),
+    device: Optional[str] = typer.Option(
+        None,
+        "--device",
+        metavar="SERIAL",
+        help="Run the golden test on a connected device or running emulator (adb devices).",
+    ),
+    build_timeout: float = typer.Option(
+        1800.0, "--build-timeout", help="Seconds for the Gradle build (tier 4)."
+    ),
+    boot_timeout: float = typer.Option(
+        600.0, "--boot-timeout", help="Seconds for the emulator to boot, per attempt (tier 4)."
+    ),
+    test_timeout: float = typer.Option(
+        900.0, "--test-timeout", help="Seconds for the on-device test run (tier 4)."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
-    """Check that the .tflite computes what the Keras model computes (host parity, tier 1)."""
+    """Check the model at every tier that can run here: host parity and golden vectors
+    (tier 1), and with --emulator/--device the generated test on Android (tier 4).
+
+    Exit 3 when a check fails, 4 when the Android environment is missing.
+    """
     with user_errors():
-        from ..verify.parity import verify_host
+        from ..verify.run import verify
 
         con = console()
-        with con.status("Verifying on the host (tier 1)…"):
-            result = verify_host(target, reference=reference, data=data, samples=samples)
+        with con.status("Verifying…") as status:
+            result = verify(
+                target,
+                reference=reference,
+                data=data,
+                samples=samples,
+                serial=device,
+                avd=emulator,
+                build_timeout=build_timeout,
+                boot_timeout=boot_timeout,
+                test_timeout=test_timeout,
+                on_progress=lambda msg: status.update(msg + "…"),
+                on_warning=warn,
+            )
         if json_output:
             emit_json(result.to_dict())
         else:
-            status = "[green]PASSED[/green]" if result.passed else "[red]FAILED[/red]"
+            _print(con, result)
+        if result.exit_code:
+            raise typer.Exit(code=result.exit_code)
+
+
+def _verdict(passed: bool) -> str:
+    return "[green]PASSED[/green]" if passed else "[red]FAILED[/red]"
+
+
+def _num(value: float | None, fmt: str = ".2e") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def _print(con: Any, result: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    host = result.host
+    if host is not None:
+        con.print(
+            f"Host parity (tier 1) {_verdict(host.passed)}: {host.quantization} model, "
+            f"{host.samples} "
+            f"{host.source.replace('_', ' ')} samples, top-1 agreement "
+            f"{host.top1_agreement * 100:.1f}%, max |diff| {host.max_abs_diff:.2e} "
+            f"(tolerance {host.tolerance['atol']:.2e}, {host.tolerance['basis']})"
+        )
+        for case in host.failing_cases[:20]:
             con.print(
-                f"Host parity (tier 1) {status}: {result.quantization} model, {result.samples} "
-                f"{result.source.replace('_', ' ')} samples, top-1 agreement "
-                f"{result.top1_agreement * 100:.1f}%, max |diff| {result.max_abs_diff:.2e} "
-                f"(tolerance {result.tolerance['atol']:.2e}, {result.tolerance['basis']})"
+                f"  case {case['index']}: top-1 expected {case['top1_expected']}, got "
+                f"{case['top1_got']}, max |diff| {case['max_abs_diff']:.3e}"
             )
-            for case in result.failing_cases[:20]:
-                con.print(
-                    f"  case {case['index']}: top-1 expected {case['top1_expected']}, got "
-                    f"{case['top1_got']}, max |diff| {case['max_abs_diff']:.3e}"
-                )
-        if not result.passed:
-            raise typer.Exit(code=3)
+    else:
+        con.print(f"Host parity (tier 1) skipped: {escape(result.host_skipped or '')}")
+
+    golden = result.golden
+    if golden is not None:
+        ok = sum(c.passed for c in golden.cases)
+        con.print(
+            f"Golden vectors on the host (tier 1) {_verdict(golden.passed)}: "
+            f"{ok}/{len(golden.cases)} "
+            f"cases ({golden.source.replace('_', ' ')}; {escape(golden.tolerance_basis)})"
+        )
+        for problem in golden.problems:
+            con.print(f"  [red]{escape(problem)}[/red]")
+        table = Table(title="Golden cases, host (tier 1)")
+        for col in (
+            "case",
+            "size",
+            "top-1 expected",
+            "top-1 got",
+            "max |diff|",
+            "tolerance",
+            "input tensor",
+            "result",
+        ):
+            table.add_column(col)
+        for c in golden.cases:
+            table.add_row(
+                str(c.index), f"{c.width}x{c.height}", str(c.top1_expected), str(c.top1_got),
+                _num(c.max_abs_diff), _num(c.tolerance),
+                "same" if c.input_match else ("differs" if c.input_match is False else "-"),
+                _verdict(c.passed),
+            )  # fmt: skip
+        con.print(table)
+    else:
+        con.print(f"Golden vectors (tier 1) skipped: {escape(result.golden_skipped or '')}")
+
+    dev = result.device
+    if dev.status == "not_run":
+        con.print(f"On device (tier 4) not run: {escape(dev.message)}")
+    elif dev.status == "environment_error":
+        con.print(
+            f"On device (tier 4) [red]NOT RUN[/red] — the environment failed at step "
+            f"'{dev.stage}': {escape(dev.message)}"
+        )
+    else:
+        info = dev.device
+        where = f"{dev.serial}" + (
+            f" ({info.get('manufacturer', '')} {info.get('model', '')}, API {info.get('sdk')}, "
+            f"{info.get('abi', '')})"
+            if info
+            else ""
+        )
+        ok = sum(c.passed for c in dev.cases)
+        latencies = sorted(c.latency_ms for c in dev.cases if c.latency_ms is not None)
+        median = f", median latency {latencies[len(latencies) // 2]:.2f} ms" if latencies else ""
+        con.print(
+            f"On device (tier 4) {_verdict(dev.passed)} on {escape(where)}: "
+            f"{ok}/{dev.expected_cases} "
+            f"golden cases passed{median}"
+            + (" (the test crashed)" if dev.status == "crashed" else "")
+        )
+        for problem in dev.problems:
+            con.print(f"  [red]{escape(problem)}[/red]")
+        table = Table(title=f"Golden cases, device {escape(dev.serial or '')} (tier 4)")
+        for col in (
+            "case",
+            "size",
+            "top-1 expected",
+            "top-1 got",
+            "max |diff|",
+            "tolerance",
+            "latency (ms)",
+            "result",
+        ):
+            table.add_column(col)
+        for c in dev.cases:
+            table.add_row(
+                str(c.index), f"{c.width}x{c.height}", str(c.top1_expected), str(c.top1_got),
+                _num(c.max_abs_diff), _num(c.tolerance), _num(c.latency_ms, ".2f"),
+                _verdict(c.passed),
+            )  # fmt: skip
+        con.print(table)
+        if dev.logs:
+            con.print(f"Logs: {escape(dev.logs)}")
+
+
+def normalize_argv(argv: list[str]) -> list[str]:
+    """``--emulator`` takes an optional AVD: a bare ``--emulator`` (last, or followed by an
+    option) becomes ``--emulator=`` (the first AVD). typer has no optional-value options."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--":
+            break
+        if arg == EMULATOR_OPTION and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out[i] = EMULATOR_OPTION + "="
+    return out
 
 
 def register(app: typer.Typer) -> None:

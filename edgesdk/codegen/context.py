@@ -46,7 +46,13 @@ RESERVED_CLASS_NAMES = frozenset(
 )
 #: File names of the sample app's own sources (compared case-insensitively: the wrapper
 #: lands in the same folder, and macOS / Windows file systems ignore case).
-_APP_SOURCE_NAMES = frozenset({"mainactivity"})
+_APP_SOURCE_NAMES = frozenset(
+    {"mainactivity", "goldenvectors", "goldenresult", "goldencheck", "goldeninstrumentation"}
+)
+#: The same, as class names (for messages).
+_APP_CLASS_NAMES = frozenset(
+    {"MainActivity", "GoldenVectors", "GoldenResult", "GoldenCheck", "GoldenInstrumentation"}
+)
 _MAX_LABELS = 5000
 
 #: Versions the generated Gradle project builds with (one place; templates read ``build.*``).
@@ -309,7 +315,7 @@ def validate_class_name(name: object) -> str:
             "the class name clashes with a name the generated code already uses",
             received=f"class_name={name!r}",
             supported="any other name; reserved: "
-            + ", ".join(sorted(RESERVED_CLASS_NAMES | {"MainActivity"})),
+            + ", ".join(sorted(RESERVED_CLASS_NAMES | _APP_CLASS_NAMES)),
             fix=fix,
         )
     if len(name) > 100:

@@ -1,11 +1,19 @@
-"""Verification: tier 1 (host parity) here; golden vectors and device runs build on it.
+"""Verification, every result naming the tier it rests on (see DESIGN.md):
 
-Every result names the tier it rests on (see DESIGN.md): ``host`` (Python, Keras vs
-LiteRT), ``jvm`` (Kotlin pre/post-processing on the JVM), ``device``.
+- ``host`` (tier 1): Keras vs LiteRT (:func:`verify_host`), and the golden vectors re-run
+  through the Python preprocessing and LiteRT (:mod:`edgesdk.verify.golden`);
+- ``jvm`` (tier 3): the generated Kotlin pre/post-processing on the JVM (tested in the suite);
+- ``device`` (tier 4): the generated golden test on an emulator or a device
+  (:mod:`edgesdk.verify.device`).
+
+:func:`verify` runs whatever applies to a target (``edgesdk verify``).
 """
 
 from __future__ import annotations
 
-from .parity import HostVerification, verify_host
+from .parity import HostVerification as HostVerification
+from .parity import verify_host as verify_host
+from .run import VerifyResult as VerifyResult
+from .run import verify as verify
 
-__all__ = ["HostVerification", "verify_host"]
+__all__ = ["HostVerification", "VerifyResult", "verify", "verify_host"]

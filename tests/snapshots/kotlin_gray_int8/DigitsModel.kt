@@ -101,6 +101,21 @@ class DigitsModel private constructor(
         return List(count) { i -> Category(indices[i], LABELS[indices[i]], scores[indices[i]]) }
     }
 
+    /**
+     * Runs the model on ARGB [pixels] of [width] x [height] (prepared exactly as by [classify])
+     * and returns all [LABELS].size scores in output order, dequantized when the output is
+     * quantized. The array is a new copy on each call. The generated on-device golden test
+     * compares these with the scores Python computed.
+     */
+    fun scores(pixels: IntArray, width: Int, height: Int): FloatArray {
+        check(!closed) { "DigitsModel is closed" }
+        val input = processing.preprocess(pixels, width, height)
+        val output = processing.outputBuffer
+        output.rewind()
+        interpreter.run(input, output)
+        return processing.dequantize(output).copyOf()
+    }
+
     /** Releases the interpreter. Further calls to [classify] throw [IllegalStateException]. */
     override fun close() {
         if (!closed) {

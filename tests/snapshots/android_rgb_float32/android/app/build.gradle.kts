@@ -15,6 +15,10 @@ android {
         targetSdk = 35
         versionCode = 1
         versionName = "1.0"
+
+        // The on-device golden test (src/androidTest): a plain Instrumentation, no AndroidX Test.
+        testApplicationId = "com.example.flowers_demo.test"
+        testInstrumentationRunner = "com.example.flowers_demo.GoldenInstrumentation"
     }
 
     buildTypes {

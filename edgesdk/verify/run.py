@@ -1,0 +1,235 @@
+"""``edgesdk verify``: every tier that can run for a target, each result naming its tier.
+
+For an ``edgesdk package`` output folder:
+
+1. host parity (tier 1): Keras vs the ``.tflite`` (:func:`edgesdk.verify.parity.verify_host`),
+   when the Keras model is available (skipped, and said so, when it is not);
+2. golden vectors on the host (tier 1): every golden case re-run through the Python
+   preprocessing and LiteRT, against the stored references (:func:`.golden.verify_golden`);
+3. with ``serial`` or ``avd``: the generated golden test on a device or an emulator (tier 4,
+   :mod:`.device`). Its environment is checked first, so a missing SDK fails in a second.
+
+For a ``.tflite`` file only host parity runs. Exit codes (:attr:`VerifyResult.exit_code`):
+0 all passed; 3 a check failed; 4 the device environment was missing (and nothing failed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, ModelLoadError
+from . import device as dv
+from . import golden as gv
+from .parity import HostVerification
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """All checks of one ``edgesdk verify`` run."""
+
+    target: str
+    host: HostVerification | None
+    host_skipped: str | None
+    golden: gv.GoldenVerification | None
+    golden_skipped: str | None
+    device: dv.DeviceVerification
+
+    @property
+    def failed(self) -> bool:
+        return (
+            (self.host is not None and not self.host.passed)
+            or (self.golden is not None and not self.golden.passed)
+            or self.device.status in ("failed", "crashed")
+        )
+
+    @property
+    def exit_code(self) -> int:
+        if self.failed:
+            return 3
+        if self.device.status == "environment_error":
+            return 4
+        return 0
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+    def checks(self) -> list[dict[str, Any]]:
+        def status(result: Any, skipped: str | None) -> dict[str, Any]:
+            if result is None:
+                return {"status": "skipped", "reason": skipped}
+            return {"status": "passed" if result.passed else "failed"}
+
+        dev: dict[str, Any] = {"status": self.device.status}
+        if self.device.status in ("not_run", "environment_error"):
+            dev["reason"] = self.device.message
+        return [
+            {"check": "host_parity", "tier": "host", **status(self.host, self.host_skipped)},
+            {"check": "golden", "tier": "host", **status(self.golden, self.golden_skipped)},
+            {"check": "golden", "tier": "device", **dev},
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        if self.host is not None:
+            # Host parity fields stay at the top level, as before golden vectors existed.
+            d.update(self.host.to_dict())
+            d["host_parity_passed"] = self.host.passed
+        d["target"] = self.target
+        d["host_parity"] = (
+            self.host.to_dict()
+            if self.host is not None
+            else {"tier": "host", "status": "skipped", "reason": self.host_skipped}
+        )
+        d["golden"] = (
+            self.golden.to_dict()
+            if self.golden is not None
+            else {"tier": "host", "status": "skipped", "reason": self.golden_skipped}
+        )
+        d["device"] = self.device.to_dict()
+        d["checks"] = self.checks()
+        d["passed"] = self.passed
+        d["exit_code"] = self.exit_code
+        return d
+
+
+def _report(out: Path) -> dict[str, Any] | None:
+    path = out / "report.json"
+    if not path.is_file():
+        return None
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except ValueError:
+        return None
+
+
+def verify(
+    target: str | Path,
+    *,
+    reference: str | Path | None = None,
+    data: str | Path | None = None,
+    samples: int = 100,
+    serial: str | None = None,
+    avd: str | None = None,
+    build_timeout: float = dv.DEFAULT_BUILD_TIMEOUT,
+    boot_timeout: float = dv.DEFAULT_BOOT_TIMEOUT,
+    test_timeout: float = dv.DEFAULT_TEST_TIMEOUT,
+    on_progress: Progress | None = None,
+    on_warning: Progress | None = None,
+    env: Mapping[str, str] | None = None,
+) -> VerifyResult:
+    """Run the checks described in the module docstring. ``avd``: None (no emulator), ""
+    (the first AVD) or a name; ``serial``: a device from ``adb devices``."""
+    from .parity import verify_host
+
+    step = on_progress or (lambda _m: None)
+    warn = on_warning or (lambda _m: None)
+    t = Path(target)
+    on_device = serial is not None or avd is not None
+    if serial is not None and avd is not None:
+        raise ConfigError(
+            "--device and --emulator exclude each other",
+            received=f"--device {serial} --emulator {avd or '(first AVD)'}",
+            fix="Pass one of them",
+        )
+    is_out = t.is_dir()
+    if on_device and not is_out:
+        raise ConfigError(
+            "the device check needs the folder written by 'edgesdk package --target android'",
+            received=str(target),
+            fix="Pass the output folder (it holds android/), not a .tflite file",
+        )
+
+    plan = None
+    if on_device:
+        step("Checking the Android tools")
+        try:
+            plan = dv.plan_device(t, serial=serial, avd=avd, env=env)
+        except dv.DeviceSetupError as exc:
+            why = "not run: the device environment is missing (see device)"
+            return VerifyResult(str(target), None, why, None, why, dv.environment_error(exc))
+
+    golden_dir = t / "android" / gv.ANDROID_ASSET_DIR if is_out else None
+    has_golden = golden_dir is not None and (golden_dir / gv.DATA_NAME).is_file()
+
+    host = host_skipped = None
+    report = _report(t) if is_out else None
+    recorded = None if report is None else report.get("model", {}).get("source")
+    if (
+        is_out
+        and reference is None
+        and has_golden
+        and (not recorded or not Path(recorded).exists())
+    ):
+        host_skipped = (
+            "the Keras model is not available"
+            + (f" (recorded: {recorded})" if recorded else "")
+            + "; pass --reference MODEL to compare with it"
+        )
+        warn(f"host parity skipped: {host_skipped}")
+    else:
+        step("Verifying on the host (tier 1)")
+        host = verify_host(t, reference=reference, data=data, samples=samples)
+
+    golden = None
+    golden_skipped: str | None = None
+    if not is_out:
+        golden_skipped = "a .tflite file has no golden vectors; verify the package output folder"
+    elif not has_golden:
+        golden_skipped = (
+            "no golden vectors in this folder (package with --target android and --golden-cases N)"
+        )
+    else:
+        assert golden_dir is not None
+        model_path = t / "model.tflite"
+        if not model_path.is_file():
+            raise ModelLoadError(
+                f"no TFLite model at {model_path}",
+                received=str(target),
+                fix="Pass the folder written by 'edgesdk package'",
+            )
+        step("Re-running the golden vectors on the host (tier 1)")
+        model_bytes = model_path.read_bytes()
+        golden = gv.verify_golden(golden_dir, model_bytes, str(model_path))
+        asset = t / "android" / "app" / "src" / "main" / "assets" / "model.tflite"
+        if asset.is_file() and asset.read_bytes() != model_bytes:
+            golden = dataclasses.replace(
+                golden,
+                passed=False,
+                problems=(
+                    *golden.problems,
+                    f"the app's model {asset} differs from {model_path} "
+                    f"(SHA-256 {hashlib.sha256(asset.read_bytes()).hexdigest()[:12]}…)",
+                ),
+            )
+
+    if plan is None:
+        device = dv.not_run(
+            "tier 4 was not requested: pass --emulator [AVD] or --device SERIAL"
+            if is_out
+            else "tier 4 needs the package output folder"
+        )
+    else:
+        try:
+            device = dv.verify_device(
+                plan,
+                build_timeout=build_timeout,
+                boot_timeout=boot_timeout,
+                test_timeout=test_timeout,
+                on_progress=step,
+                env=env,
+            )
+        except dv.DeviceSetupError as exc:
+            device = dv.environment_error(exc, plan)
+    return VerifyResult(str(target), host, host_skipped, golden, golden_skipped, device)
+
+
+__all__ = ["VerifyResult", "verify"]
