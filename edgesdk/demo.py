@@ -24,6 +24,11 @@ from ._io import staged_output
 
 Step = Callable[[str], None]
 
+#: Names the demo packages with; ``android_sample/`` is rendered with them too.
+DEMO_NAME = "Shapes classifier"
+DEMO_CLASS_NAME = "ShapesClassifier"
+DEMO_PACKAGE = "dev.edgesdk.demo.shapes"
+
 
 @dataclass(frozen=True)
 class DemoResult:
@@ -111,9 +116,9 @@ def run_demo(
                 calibration_data=train_dir,
                 eval_data=eval_npz,
                 max_accuracy_drop=1.0,
-                name="Shapes classifier",
-                class_name="ShapesClassifier",
-                android_package="dev.edgesdk.demo.shapes",
+                name=DEMO_NAME,
+                class_name=DEMO_CLASS_NAME,
+                android_package=DEMO_PACKAGE,
                 author="edgesdk demo",
                 model_version="1",
                 license="Apache-2.0",

@@ -560,11 +560,9 @@ def _generate_android(
     """
     if not spec.is_image:
         return None, None, None
-    try:
-        from .codegen import android_context, generate_android
-    except ImportError:
-        return None, None, None
     import tempfile
+
+    from .codegen import android_context, generate_android
 
     from .verify import golden as gv
 
