@@ -307,8 +307,7 @@ class FlowersDemoClassifierPreprocessing(
         require(width.toLong() * height <= pixels.size) {
             "pixels has ${pixels.size} values, fewer than ${width}x$height"
         }
-        resize(pixels, width, height)
-        normalize()
+        resizeAndNormalize(pixels, width, height)
         inputBuffer.rewind()
         when (inputType) {
             TensorType.FLOAT32 -> {
@@ -375,13 +374,16 @@ class FlowersDemoClassifierPreprocessing(
         return count
     }
 
-    private fun resize(pixels: IntArray, width: Int, height: Int) {
+    // Resize and normalize in one pass over [values]: the same float32 operations in the same
+    // order as resizing first and normalizing afterwards (so the same bits), without a second
+    // pass (and its `i % c`) over the tensor.
+    private fun resizeAndNormalize(pixels: IntArray, width: Int, height: Int) {
         val c = inputChannels
         if (width == inputWidth && height == inputHeight) {
             var o = 0
             for (i in 0 until width * height) {
                 val p = pixels[i]
-                for (ch in 0 until c) values[o++] = channel(p, ch)
+                for (ch in 0 until c) values[o++] = (channel(p, ch) - mean[ch]) / std[ch]
             }
             return
         }
@@ -398,24 +400,29 @@ class FlowersDemoClassifierPreprocessing(
                 val d = pixels[row1 + x0[x]]
                 val e = pixels[row1 + x1[x]]
                 val wx = fx[x]
-                for (ch in 0 until c) {
-                    val p00 = channel(a, ch)
-                    val p01 = channel(b, ch)
-                    val p10 = channel(d, ch)
-                    val p11 = channel(e, ch)
+                if (c == 3) {
+                    for (ch in 0 until 3) {
+                        val shift = 16 - 8 * ch // R, G, B of 0xAARRGGBB
+                        val p00 = ((a shr shift) and 0xFF).toFloat()
+                        val p01 = ((b shr shift) and 0xFF).toFloat()
+                        val p10 = ((d shr shift) and 0xFF).toFloat()
+                        val p11 = ((e shr shift) and 0xFF).toFloat()
+                        val top = p00 + (p01 - p00) * wx
+                        val bottom = p10 + (p11 - p10) * wx
+                        val value = top + (bottom - top) * wy
+                        values[o++] = (value - mean[ch]) / std[ch]
+                    }
+                } else {
+                    val p00 = gray(a).toFloat()
+                    val p01 = gray(b).toFloat()
+                    val p10 = gray(d).toFloat()
+                    val p11 = gray(e).toFloat()
                     val top = p00 + (p01 - p00) * wx
                     val bottom = p10 + (p11 - p10) * wx
-                    values[o++] = top + (bottom - top) * wy
+                    val value = top + (bottom - top) * wy
+                    values[o++] = (value - mean[0]) / std[0]
                 }
             }
-        }
-    }
-
-    private fun normalize() {
-        val c = inputChannels
-        for (i in 0 until size) {
-            val ch = i % c
-            values[i] = (values[i] - mean[ch]) / std[ch]
         }
     }
 
