@@ -14,7 +14,8 @@ from .errors import OutputError
 
 
 def check_output(out: Path, force: bool) -> None:
-    """Refuse an existing ``out`` (without ``force``) or an unwritable parent, before work starts."""
+    """Refuse an existing ``out`` (without ``force``) or an unwritable parent,
+    before work starts."""
     if out.exists() and not force:
         raise OutputError(
             f"the output path {out} already exists",

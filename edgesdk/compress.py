@@ -624,8 +624,12 @@ def _prune(
     except (ValueError, TypeError) as exc:
         raise _tfmot_error(Method.prune, exc) from None
     history = ctx.fit(
-        pruned, Method.prune, epochs=epochs, learning_rate=config.learning_rate_for(Method.prune),
-        from_logits=from_logits, callbacks=[sp.UpdatePruningStep()],
+        pruned,
+        Method.prune,
+        epochs=epochs,
+        learning_rate=config.learning_rate_for(Method.prune),
+        from_logits=from_logits,
+        callbacks=[sp.UpdatePruningStep()],
     )
     return sp.strip_pruning(pruned), history
 
@@ -656,8 +660,11 @@ def _cluster(
     except (ValueError, TypeError) as exc:
         raise _tfmot_error(Method.cluster, exc) from None
     history = ctx.fit(
-        clustered, Method.cluster, epochs=config.epochs_for(Method.cluster),
-        learning_rate=config.learning_rate_for(Method.cluster), from_logits=from_logits,
+        clustered,
+        Method.cluster,
+        epochs=config.epochs_for(Method.cluster),
+        learning_rate=config.learning_rate_for(Method.cluster),
+        from_logits=from_logits,
     )
     return cl.strip_clustering(clustered), history
 
@@ -698,8 +705,11 @@ def _qat(
     except (ValueError, TypeError, RuntimeError) as exc:
         raise _tfmot_error(Method.qat, exc) from None
     history = ctx.fit(
-        quantized, Method.qat, epochs=config.epochs_for(Method.qat),
-        learning_rate=config.learning_rate_for(Method.qat), from_logits=from_logits,
+        quantized,
+        Method.qat,
+        epochs=config.epochs_for(Method.qat),
+        learning_rate=config.learning_rate_for(Method.qat),
+        from_logits=from_logits,
     )
     return quantized, history
 
@@ -786,8 +796,11 @@ def _distill(
     distiller.compile(optimizer=keras.optimizers.Adam(config.learning_rate_for(Method.distill)))
     x_train, y_train = ctx.train
     train_ds = make_dataset(
-        x_train, (y_train, teacher_logits.astype(np.float32)),
-        batch_size=ctx.batch_size, shuffle=True, seed=ctx.seed,
+        x_train,
+        (y_train, teacher_logits.astype(np.float32)),
+        batch_size=ctx.batch_size,
+        shuffle=True,
+        seed=ctx.seed,
     )
     hist = distiller.fit(
         train_ds,
@@ -947,11 +960,19 @@ def compress(
     is written.
     """
     config = CompressConfig(
-        prune=prune, cluster=cluster, qat=qat,
+        prune=prune,
+        cluster=cluster,
+        qat=qat,
         distill_from=None if distill_from is None else str(distill_from),
-        arch=arch, alpha=alpha, temperature=temperature, distill_alpha=distill_alpha,
-        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-        val_split=val_split, seed=seed,
+        arch=arch,
+        alpha=alpha,
+        temperature=temperature,
+        distill_alpha=distill_alpha,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        val_split=val_split,
+        seed=seed,
     )
     if qat and Path(output).suffix.lower() not in H5_SUFFIXES:
         raise ConfigError(
@@ -1002,9 +1023,14 @@ def compress(
         probs = _outputs_probabilities(current, labeled.x)
         history["distill"] = _distill(current, teacher_logits[train_idx], ctx, config, probs)
         settings = config.to_dict()
-        records.append({"method": "distill", "teacher": str(teacher_path),
-                        "temperature": settings["temperature"],
-                        "distill_alpha": settings["distill_alpha"]})
+        records.append(
+            {
+                "method": "distill",
+                "teacher": str(teacher_path),
+                "temperature": settings["temperature"],
+                "distill_alpha": settings["distill_alpha"],
+            }
+        )
     if config.prune is not None:
         current, history["prune"] = _prune(current, config.prune, ctx, config, not probs)
         records.append({"method": "prune", "sparsity": config.prune})

@@ -87,7 +87,8 @@ def load_image_folder(root: Path, *, size: tuple[int, int] | None, channels: int
     if not xs:
         raise DataError(
             f"no images found under {root}",
-            received=f"class folders {[f.name for f in folders]} with no {'/'.join(IMAGE_SUFFIXES)} files",
+            received=f"class folders {[f.name for f in folders]} "
+            f"with no {'/'.join(IMAGE_SUFFIXES)} files",
             supported="image files " + ", ".join(IMAGE_SUFFIXES),
             fix="Check the path, or add images to the class folders",
         )
@@ -108,7 +109,8 @@ def load_npz(path: Path, *, size: tuple[int, int] | None, channels: int | None) 
                 raise DataError(
                     f"the .npz file {path} has no array named 'x'",
                     received=f"arrays {sorted(files)}",
-                    supported="an .npz with x (samples, raw pixel values for images) and optionally y",
+                    supported="an .npz with x (samples, raw pixel values for images) "
+                    "and optionally y",
                     fix="Save it with numpy.savez(path, x=images, y=labels)",
                 )
             x = np.asarray(f["x"])

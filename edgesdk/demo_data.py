@@ -57,7 +57,7 @@ def write_shapes_folder(root: Path, n_per_class: int = 100, size: int = 32, seed
 
     x, y = make_shapes(n_per_class, size, seed)
     counters = dict.fromkeys(CLASSES, 0)
-    for img, label in zip(x, y):
+    for img, label in zip(x, y, strict=True):
         kind = CLASSES[int(label)]
         folder = root / kind
         folder.mkdir(parents=True, exist_ok=True)

@@ -107,7 +107,10 @@ def inspect(path: str | Path) -> ModelInfo:
         code = codes[op.opcodeIndex]
         builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
         if builtin == 32 and code.customCode:  # CUSTOM
-            name = f"CUSTOM:{code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode}"
+            custom = (
+                code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
+            )
+            name = f"CUSTOM:{custom}"
         else:
             name = names.get(builtin, str(builtin))
         counts[name] = counts.get(name, 0) + 1

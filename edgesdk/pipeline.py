@@ -158,7 +158,8 @@ def resolve_normalization(
                 raise ConfigError(
                     f"--{name} was given {len(values)} times but the input has {channels} channels",
                     received=f"{name}={list(values)}",
-                    supported=f"one value for all channels, or exactly {channels} (one per channel)",
+                    supported="one value for all channels, "
+                    f"or exactly {channels} (one per channel)",
                     fix=f"Repeat --{name} once or {channels} times",
                 )
         return Normalization(_per_channel(mean, channels), _per_channel(std, channels), "cli")
@@ -187,7 +188,8 @@ def load_samples(path: Path, loaded: LoadedModel, role: str) -> Any:
 
     spec = loaded.inputs[0]
     if spec.is_image:
-        ds = load_dataset(path, size=(spec.shape[1], spec.shape[2]), channels=spec.shape[3])
+        h, w, c = (int(d or 0) for d in spec.shape[1:])
+        ds = load_dataset(path, size=(h, w), channels=c)
     else:
         ds = load_dataset(path)
     expected = tuple(d for d in spec.shape[1:])
@@ -226,9 +228,12 @@ def align_labels(ds: Any, labels: tuple[str, ...], warn: Warn) -> Any:
 def _input_range(spec_is_image: bool, norm: Normalization) -> tuple[tuple[float, ...], ...]:
     if not spec_is_image:
         return (), ()
-    lo = tuple(float(np.float32((0.0 - m) / s)) for m, s in zip(norm.mean, norm.std))
-    hi = tuple(float(np.float32((255.0 - m) / s)) for m, s in zip(norm.mean, norm.std))
-    return tuple(min(a, b) for a, b in zip(lo, hi)), tuple(max(a, b) for a, b in zip(lo, hi))
+    lo = tuple(float(np.float32((0.0 - m) / s)) for m, s in zip(norm.mean, norm.std, strict=True))
+    hi = tuple(float(np.float32((255.0 - m) / s)) for m, s in zip(norm.mean, norm.std, strict=True))
+    return (
+        tuple(min(a, b) for a, b in zip(lo, hi, strict=True)),
+        tuple(max(a, b) for a, b in zip(lo, hi, strict=True)),
+    )
 
 
 # ----------------------------------------------------------------------------- main
@@ -363,13 +368,17 @@ def package(
         ds, source = calib.take(200), "calibration_data"
     else:
         rng = np.random.default_rng(0)
-        shape = (8,) + tuple(int(d) for d in spec.shape[1:])
+        shape = (8,) + tuple(int(d or 1) for d in spec.shape[1:])
         x = rng.uniform(0, 255, shape) if spec.is_image else rng.normal(0, 1, shape)
         from .data import Dataset
 
         ds, source = Dataset(x.astype(np.float32)), "random_inputs"
     with stdout_to_stderr():
-        ref = keras_outputs(loaded.model, ds.x, norm.mean, norm.std) if loaded.framework != "saved_model" else _saved_model_outputs(loaded, ds.x, norm)
+        ref = (
+            keras_outputs(loaded.model, ds.x, norm.mean, norm.std)
+            if loaded.framework != "saved_model"
+            else _saved_model_outputs(loaded, ds.x, norm)
+        )
     cand = tflite_outputs(model_bytes, ds.x, norm.mean, norm.std)
     par = parity(ref, cand, ds.y, source)
     evaluation = None
@@ -452,7 +461,8 @@ def package(
                 render_html(report, png if png.is_file() else None), encoding="utf-8"
             )
         (stage / "report.json").write_text(
-            json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+            json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+            encoding="utf-8",
         )
     out = config.output
     return PackageResult(
@@ -485,7 +495,11 @@ def _auto(
     if evald is None or evald.y is None:
         raise ConfigError(
             "--quantize auto needs labelled evaluation data to measure accuracy",
-            received="no --eval-data" if evald is None else f"--eval-data {config.eval_data} without labels",
+            received=(
+                "no --eval-data"
+                if evald is None
+                else f"--eval-data {config.eval_data} without labels"
+            ),
             supported="--eval-data FOLDER (one sub-folder per class) or FILE.npz with x and y",
             fix="Pass --eval-data with labelled held-out samples, or pick --quantize explicitly",
         )
@@ -503,7 +517,13 @@ def _auto(
         else:
             ref = keras_outputs(loaded.model, ds.x, norm.mean, norm.std)
     choice = measure(
-        results, ref.reshape(len(ds.x), -1), ds.x, ds.y, norm.mean, norm.std, config.max_accuracy_drop
+        results,
+        ref.reshape(len(ds.x), -1),
+        ds.x,
+        ds.y,
+        norm.mean,
+        norm.std,
+        config.max_accuracy_drop,
     )
     for v in choice.variants:
         for note in v.notes:
@@ -563,7 +583,6 @@ def _generate_android(
     import tempfile
 
     from .codegen import android_context, generate_android
-
     from .verify import golden as gv
 
     ctx = android_context(

@@ -93,7 +93,9 @@ def normalize(values: np.ndarray, mean: Sequence[float], std: Sequence[float]) -
     return ((v - m) / s).astype(_F32)
 
 
-def quantize(values: np.ndarray, scale: float, zero_point: int, dtype: np.dtype | type) -> np.ndarray:
+def quantize(
+    values: np.ndarray, scale: float, zero_point: int, dtype: np.dtype | type
+) -> np.ndarray:
     """Quantize float32 values to ``dtype`` (int8 or uint8): ``floor(x/scale + 0.5) + zp``."""
     info = np.iinfo(dtype)
     v = np.asarray(values, dtype=_F32)
@@ -135,4 +137,12 @@ def prepare_input(
     return quantize(x, scale, zero_point, dtype)
 
 
-__all__ = ["rgb_to_gray", "resize_bilinear", "normalize", "quantize", "dequantize", "top_k", "prepare_input"]
+__all__ = [
+    "rgb_to_gray",
+    "resize_bilinear",
+    "normalize",
+    "quantize",
+    "dequantize",
+    "top_k",
+    "prepare_input",
+]

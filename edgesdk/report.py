@@ -14,19 +14,23 @@ from typing import Any
 
 import numpy as np
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:960px;color:#1d1d1f;padding:0 1rem}
-h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
-table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}
-th{background:#f5f5f7}td.l,th.l{text-align:left}.chosen{font-weight:bold;background:#e8f5e9}
-.muted{color:#666;font-size:.9rem}.cm td{min-width:2.2rem;text-align:center}
-"""
+_CSS = (
+    "\n"
+    "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;"
+    "max-width:960px;color:#1d1d1f;padding:0 1rem}\n"
+    "h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd;"
+    "padding-bottom:.3rem}\n"
+    "table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;"
+    "padding:.3rem .6rem;text-align:right}\n"
+    "th{background:#f5f5f7}td.l,th.l{text-align:left}.chosen{font-weight:bold;background:#e8f5e9}\n"
+    ".muted{color:#666;font-size:.9rem}.cm td{min-width:2.2rem;text-align:center}\n"
+)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> list[list[int]]:
     """Rows: true class; columns: predicted class."""
     m = np.zeros((n, n), dtype=np.int64)
-    for t, p in zip(y_true.astype(int), y_pred.astype(int)):
+    for t, p in zip(y_true.astype(int), y_pred.astype(int), strict=True):
         if 0 <= t < n and 0 <= p < n:
             m[t, p] += 1
     return m.tolist()
@@ -55,7 +59,7 @@ def _confusion_html(cm: list[list[int]], labels: list[str]) -> str:
     peak = max(1, max((max(r) for r in cm), default=1))
     head = "".join(f"<th>{_e(lab)}</th>" for lab in labels)
     rows = []
-    for lab, row in zip(labels, cm):
+    for lab, row in zip(labels, cm, strict=True):
         total = max(1, sum(row))
         cells = []
         for j, v in enumerate(row):
@@ -66,7 +70,8 @@ def _confusion_html(cm: list[list[int]], labels: list[str]) -> str:
                 else f"rgba(198,40,40,{alpha:.2f})"
             )
             cells.append(
-                f"<td style='background:{colour}' title='{v / total * 100:.0f}% of {_e(lab)}'>{v}</td>"
+                f"<td style='background:{colour}' "
+                f"title='{v / total * 100:.0f}% of {_e(lab)}'>{v}</td>"
             )
         rows.append(f"<tr><th class='l'>{_e(lab)}</th>{''.join(cells)}</tr>")
     return (
@@ -101,13 +106,15 @@ def _variants_svg(variants: list[dict[str, Any]], chosen: str) -> str:
         f"<line x1='{pad}' y1='{h - pad}' x2='{w - pad}' y2='{h - pad}' stroke='#888'/>",
         f"<line x1='{pad}' y1='{pad}' x2='{pad}' y2='{h - pad}' stroke='#888'/>",
         f"<text x='{w / 2}' y='{h - 12}' text-anchor='middle' font-size='12'>size (KB)</text>",
-        f"<text x='14' y='{h / 2}' font-size='12' transform='rotate(-90 14 {h / 2})' text-anchor='middle'>accuracy (%)</text>",
+        f"<text x='14' y='{h / 2}' font-size='12' transform='rotate(-90 14 {h / 2})' "
+        "text-anchor='middle'>accuracy (%)</text>",
         f"<text x='{pad}' y='{h - pad + 16}' font-size='10' text-anchor='middle'>0</text>",
-        f"<text x='{w - pad}' y='{h - pad + 16}' font-size='10' text-anchor='middle'>{x1:.0f}</text>",
+        f"<text x='{w - pad}' y='{h - pad + 16}' font-size='10' "
+        f"text-anchor='middle'>{x1:.0f}</text>",
         f"<text x='{pad - 6}' y='{h - pad}' font-size='10' text-anchor='end'>{y0:.1f}</text>",
         f"<text x='{pad - 6}' y='{pad + 4}' font-size='10' text-anchor='end'>{y1:.1f}</text>",
     ]
-    for v, s, a in zip(variants, sizes, accs):
+    for v, s, a in zip(variants, sizes, accs, strict=True):
         colour = (
             "#2e7d32" if v["mode"] == chosen else ("#1565c0" if v["within_budget"] else "#c62828")
         )
@@ -136,7 +143,8 @@ def render_html(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>edgesdk report: {_e(m['name'])}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(m['name'])}</h1>",
-        f"<p class='muted'>Packaged by edgesdk {_e(report['edgesdk_version'])} from {_e(m['source'])} "
+        f"<p class='muted'>Packaged by edgesdk {_e(report['edgesdk_version'])} "
+        f"from {_e(m['source'])} "
         f"({_e(m['framework'])}, task {_e(m['task'])}).</p>",
         "<h2>Model</h2>",
         _kv_table(
@@ -211,9 +219,9 @@ def render_html(
         out.append(
             f"<img alt='training curves' src='data:image/png;base64,{data}' style='max-width:100%'>"
         )
-    for title, rows in (extra or {}).items():
+    for title, section in (extra or {}).items():
         out.append(f"<h2>{_e(title)}</h2>")
-        out.append(_kv_table([(k, _fmt(v)) for k, v in rows.items()]))
+        out.append(_kv_table([(k, _fmt(v)) for k, v in section.items()]))
     if report.get("warnings"):
         out.append(
             "<h2>Warnings</h2><ul>"

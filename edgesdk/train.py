@@ -358,18 +358,14 @@ def stratified_split(y: np.ndarray, val_split: float, seed: int) -> tuple[np.nda
     return train_idx, val_idx
 
 
-def make_dataset(
-    x: np.ndarray, y: Any, *, batch_size: int, shuffle: bool, seed: int = 0
-) -> Any:
+def make_dataset(x: np.ndarray, y: Any, *, batch_size: int, shuffle: bool, seed: int = 0) -> Any:
     """A batched ``tf.data.Dataset`` (seeded shuffle), sharded by data under a strategy."""
     tfm = tf()
     ds = tfm.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     options = tfm.data.Options()
-    options.experimental_distribute.auto_shard_policy = (
-        tfm.data.experimental.AutoShardPolicy.DATA
-    )
+    options.experimental_distribute.auto_shard_policy = tfm.data.experimental.AutoShardPolicy.DATA
     return ds.batch(batch_size).with_options(options)
 
 
@@ -658,8 +654,11 @@ def train(
             metrics=["accuracy"],
         )
     train_ds = make_dataset(
-        labeled.x[train_idx], labeled.y[train_idx],
-        batch_size=config.batch_size, shuffle=True, seed=config.seed,
+        labeled.x[train_idx],
+        labeled.y[train_idx],
+        batch_size=config.batch_size,
+        shuffle=True,
+        seed=config.seed,
     )
     val_ds = make_dataset(
         labeled.x[val_idx], labeled.y[val_idx], batch_size=config.batch_size, shuffle=False

@@ -13,38 +13,56 @@ from .train import print_epoch
 
 def compress_command(
     model: Path = typer.Argument(
-        ..., metavar="MODEL",
+        ...,
+        metavar="MODEL",
         help="The tf_keras model to compress (.h5, .keras or SavedModel folder); with "
         "--distill-from it is the student (or, with --arch, supplies the input shape).",
     ),
     data: Path = typer.Option(
-        ..., "--data", metavar="DATA",
+        ...,
+        "--data",
+        metavar="DATA",
         help="Training data: a folder of class sub-folders or an .npz (x raw pixels, y).",
     ),
     output: Path = typer.Option(
-        ..., "-o", "--output", metavar="MODEL",
+        ...,
+        "-o",
+        "--output",
+        metavar="MODEL",
         help="Compressed model to write (.h5 or .keras; .h5 only with --qat). "
         "<stem>.compress.json goes beside it.",
     ),
     prune: float | None = typer.Option(
-        None, "--prune", metavar="SPARSITY", show_default=False,
+        None,
+        "--prune",
+        metavar="SPARSITY",
+        show_default=False,
         help="Magnitude-prune every kernel to this fraction of zeros, 0 <= SPARSITY < 1.",
     ),
     cluster: int | None = typer.Option(
-        None, "--cluster", metavar="N", show_default=False,
+        None,
+        "--cluster",
+        metavar="N",
+        show_default=False,
         help="Cluster every kernel's weights to N >= 2 shared values.",
     ),
     qat: bool = typer.Option(
-        False, "--qat",
+        False,
+        "--qat",
         help="Quantization-aware training; load the result inside "
         "tfmot.quantization.keras.quantize_scope() to convert it to int8.",
     ),
     distill_from: Path | None = typer.Option(
-        None, "--distill-from", metavar="TEACHER", show_default=False,
+        None,
+        "--distill-from",
+        metavar="TEACHER",
+        show_default=False,
         help="Distill this teacher model (tf_keras or Keras 3) into the student.",
     ),
     arch: str | None = typer.Option(
-        None, "--arch", show_default=False,
+        None,
+        "--arch",
+        show_default=False,
         help="With --distill-from: train a fresh student of this architecture "
         "(small_cnn or mobilenet_v2) instead of MODEL itself.",
     ),
@@ -52,24 +70,36 @@ def compress_command(
         None, "--alpha", show_default=False, help="With --arch: the student's width multiplier."
     ),
     temperature: float | None = typer.Option(
-        None, "--temperature", show_default=False,
+        None,
+        "--temperature",
+        show_default=False,
         help="With --distill-from: softmax temperature of the soft targets (default 4).",
     ),
     distill_alpha: float | None = typer.Option(
-        None, "--distill-alpha", show_default=False,
+        None,
+        "--distill-alpha",
+        show_default=False,
         help="With --distill-from: weight of the hard-label loss, 0..1 (default 0.1).",
     ),
     epochs: int | None = typer.Option(
-        None, "--epochs", metavar="N", show_default=False,
+        None,
+        "--epochs",
+        metavar="N",
+        show_default=False,
         help="Fine-tuning epochs per method (default 3; 10 for distillation).",
     ),
     batch_size: int = typer.Option(32, "--batch-size", metavar="N"),
     learning_rate: float | None = typer.Option(
-        None, "--learning-rate", metavar="LR", show_default=False,
+        None,
+        "--learning-rate",
+        metavar="LR",
+        show_default=False,
         help="Default 1e-4 for fine-tuning, 1e-3 for distillation.",
     ),
     val_split: float = typer.Option(
-        0.2, "--val-split", metavar="FRACTION",
+        0.2,
+        "--val-split",
+        metavar="FRACTION",
         help="Held-out fraction per class; the same seeded split as edgesdk train.",
     ),
     seed: int = typer.Option(0, "--seed"),
@@ -139,8 +169,10 @@ def _summary(result: Any) -> None:
     con.print(t)
     if result.teacher_accuracy is not None:
         con.print(f"teacher held-out accuracy {result.teacher_accuracy:.4f}")
-    con.print(f"Wrote {escape(str(result.model_path))} and {escape(str(result.report_path))} "
-              f"in {result.seconds:.1f} s")
+    con.print(
+        f"Wrote {escape(str(result.model_path))} and {escape(str(result.report_path))} "
+        f"in {result.seconds:.1f} s"
+    )
     if "qat" in result.methods:
         con.print(
             "QAT model: load it inside tfmot.quantization.keras.quantize_scope() "

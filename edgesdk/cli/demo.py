@@ -60,12 +60,15 @@ def demo_command(
         con.print(
             f"\nTrained to {s['training']['val_accuracy'] * 100:.1f}% held-out accuracy, pruned to "
             f"{(s['compression'].get('after sparsity') or 0) * 100:.0f}% sparsity, packaged as "
-            f"[bold]{s['package']['quantization']}[/bold] ({s['package']['tflite_bytes']:,} bytes); "
-            f"host parity (tier 1): top-1 agreement {p['top1_agreement'] * 100:.1f}% on {p['samples']} "
+            f"[bold]{s['package']['quantization']}[/bold] "
+            f"({s['package']['tflite_bytes']:,} bytes); "
+            f"host parity (tier 1): top-1 agreement {p['top1_agreement'] * 100:.1f}% "
+            f"on {p['samples']} "
             f"evaluation images. Total {s['timings_s']['total_s']:.0f}s."
         )
         con.print(
-            f"Open {escape(str(result.report_html))} for the report; the Android project is {escape(str(result.package / 'android'))}."
+            f"Open {escape(str(result.report_html))} for the report; "
+            f"the Android project is {escape(str(result.package / 'android'))}."
         )
 
 

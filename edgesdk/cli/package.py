@@ -130,15 +130,23 @@ def _summary(con: object, result: object) -> None:
         f"{r['size']['tflite_bytes']:,} bytes (metadata +{r['size']['metadata_overhead_bytes']:,})",
     )
     p = r["parity"]
-    parity = f"top-1 agreement {p['top1_agreement'] * 100:.1f}%, max |diff| {p['max_abs_diff']:.2e} on {p['samples']} {p['source'].replace('_', ' ')} (host, tier 1)"
+    parity = (
+        f"top-1 agreement {p['top1_agreement'] * 100:.1f}%, "
+        f"max |diff| {p['max_abs_diff']:.2e} "
+        f"on {p['samples']} {p['source'].replace('_', ' ')} (host, tier 1)"
+    )
     if p.get("tflite_accuracy") is not None:
-        parity += f"; accuracy Keras {p['reference_accuracy'] * 100:.1f}% / TFLite {p['tflite_accuracy'] * 100:.1f}%"
+        parity += (
+            f"; accuracy Keras {p['reference_accuracy'] * 100:.1f}% "
+            f"/ TFLite {p['tflite_accuracy'] * 100:.1f}%"
+        )
     table.add_row("parity", parity)
     con.print(table)  # type: ignore[attr-defined]
     auto = r["quantization"].get("auto")
     if auto:
         vt = Table(
-            title=f"Variants (budget {auto['budget_pct']} points, Keras accuracy {auto['reference_accuracy'] * 100:.1f}%)"
+            title=f"Variants (budget {auto['budget_pct']} points, "
+            f"Keras accuracy {auto['reference_accuracy'] * 100:.1f}%)"
         )
         for col in (
             "variant",

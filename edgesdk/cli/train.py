@@ -18,39 +18,53 @@ def train_command(
         "pixels 0..255) and y (integer labels), optionally class_names.",
     ),
     output: Path = typer.Option(
-        Path("model.h5"), "-o", "--output", metavar="MODEL",
+        Path("model.h5"),
+        "-o",
+        "--output",
+        metavar="MODEL",
         help="Model file to write: .h5 (legacy HDF5) or .keras. Class names are stored "
         "inside; <stem>.training.json and <stem>.training.png go beside it.",
     ),
     arch: str = typer.Option(
-        "small_cnn", "--arch",
+        "small_cnn",
+        "--arch",
         help="small_cnn (default; small images such as 8x8 or 28x28) or mobilenet_v2.",
     ),
     image_size: int | None = typer.Option(
-        None, "--image-size", metavar="N", show_default=False,
+        None,
+        "--image-size",
+        metavar="N",
+        show_default=False,
         help="Resize images to N x N. Default: the data's own size (small_cnn), 96 (mobilenet_v2).",
     ),
     epochs: int = typer.Option(10, "--epochs", metavar="N"),
     batch_size: int = typer.Option(32, "--batch-size", metavar="N"),
     learning_rate: float = typer.Option(1e-3, "--learning-rate", metavar="LR"),
     val_split: float = typer.Option(
-        0.2, "--val-split", metavar="FRACTION",
+        0.2,
+        "--val-split",
+        metavar="FRACTION",
         help="Held-out fraction per class (seeded, stratified).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seeds the split, initialization and shuffling."),
     alpha: float = typer.Option(
-        1.0, "--alpha",
+        1.0,
+        "--alpha",
         help="Width multiplier (MobileNetV2's alpha; scales small_cnn's widths too).",
     ),
     weights: str = typer.Option(
-        "none", "--weights", metavar="none|imagenet|PATH",
+        "none",
+        "--weights",
+        metavar="none|imagenet|PATH",
         help="Initial backbone weights for mobilenet_v2 (imagenet downloads them).",
     ),
     augment: bool = typer.Option(
         True, "--augment/--no-augment", help="Random flip and translation during training."
     ),
     distribute: str = typer.Option(
-        "none", "--distribute", metavar="none|mirrored|multiworker",
+        "none",
+        "--distribute",
+        metavar="none|mirrored|multiworker",
         help="Build and train under tf.distribute MirroredStrategy or "
         "MultiWorkerMirroredStrategy (reads TF_CONFIG).",
     ),
@@ -105,8 +119,11 @@ def _summary(result: Any) -> None:
     t.add_column("")
     rows = [
         ("model", escape(str(result.model_path))),
-        ("architecture", f"{result.arch}, input {'x'.join(map(str, result.input_shape))}, "
-                         f"{result.params:,} parameters"),
+        (
+            "architecture",
+            f"{result.arch}, input {'x'.join(map(str, result.input_shape))}, "
+            f"{result.params:,} parameters",
+        ),
         ("classes", escape(", ".join(result.class_names))),
         ("samples", f"{result.num_train} training, {result.num_val} held out"),
         ("val accuracy", f"{result.val_accuracy:.4f}"),

@@ -58,7 +58,9 @@ class TFLiteRunner:
         x = preprocess.normalize(np.asarray(raw, np.float32).reshape(shape[1:]), mean, std)
         if self.input.dtype == "float32":
             return x
-        return preprocess.quantize(x, self.input.scale, self.input.zero_point, self.input.dtype)
+        return preprocess.quantize(
+            x, self.input.scale, self.input.zero_point, np.dtype(self.input.dtype)
+        )
 
     def run_tensor(self, tensor: np.ndarray) -> np.ndarray:
         """Feed one prepared tensor; returns the raw output tensor (no batch axis)."""
@@ -79,7 +81,10 @@ class TFLiteRunner:
 def _quant(detail: dict[str, Any]) -> TensorQuant:
     scale, zp = detail.get("quantization", (0.0, 0))
     return TensorQuant(
-        np.dtype(detail["dtype"]).name, tuple(int(d) for d in detail["shape"]), float(scale), int(zp)
+        np.dtype(detail["dtype"]).name,
+        tuple(int(d) for d in detail["shape"]),
+        float(scale),
+        int(zp),
     )
 
 
@@ -99,7 +104,9 @@ class Parity:
         return asdict(self)
 
 
-def keras_outputs(model: Any, x_raw: np.ndarray, mean: Any, std: Any, batch: int = 64) -> np.ndarray:
+def keras_outputs(
+    model: Any, x_raw: np.ndarray, mean: Any, std: Any, batch: int = 64
+) -> np.ndarray:
     """Reference outputs: the Keras model on normalized inputs."""
     x = preprocess.normalize(x_raw, mean, std)
     outs = []
@@ -120,7 +127,8 @@ def parity(
     y: np.ndarray | None,
     source: str,
 ) -> Parity:
-    """Compare reference and candidate outputs (``N x classes``), with accuracy when ``y`` is known."""
+    """Compare reference and candidate outputs (``N x classes``), with accuracy
+    when ``y`` is known."""
     ref = reference.reshape(len(reference), -1)
     cand = candidate.reshape(len(candidate), -1)
     diff = np.abs(ref - cand)

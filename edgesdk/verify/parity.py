@@ -14,7 +14,8 @@ from ..errors import ConfigError, ModelLoadError
 
 @dataclass(frozen=True)
 class Tolerance:
-    """When a variant passes: outputs within ``atol`` and top-1 agreement at least ``min_agreement``."""
+    """When a variant passes: outputs within ``atol`` and top-1 agreement at
+    least ``min_agreement``."""
 
     atol: float
     min_agreement: float
@@ -103,9 +104,13 @@ def verify_host(
     meta = metadata.read(model_bytes)
     runner = TFLiteRunner(model_bytes)
     if report is not None:
-        norm = Normalization(tuple(report["normalization"]["mean"]), tuple(report["normalization"]["std"]), "report")
+        norm = Normalization(
+            tuple(report["normalization"]["mean"]), tuple(report["normalization"]["std"]), "report"
+        )
     elif meta is not None and meta.inputs and meta.inputs[0].mean is not None:
-        norm = Normalization(tuple(meta.inputs[0].mean), tuple(meta.inputs[0].std or ()), "metadata")
+        norm = Normalization(
+            tuple(meta.inputs[0].mean), tuple(meta.inputs[0].std or ()), "metadata"
+        )
     else:
         raise ConfigError(
             f"{tfl_path} has no normalization in its metadata",
@@ -119,8 +124,10 @@ def verify_host(
         x, y, source = ds.x, ds.y, "data"
     else:
         rng = np.random.default_rng(0)
-        shape = (min(samples, 32),) + tuple(int(d) for d in spec.shape[1:])
-        x = (rng.uniform(0, 255, shape) if spec.is_image else rng.normal(0, 1, shape)).astype(np.float32)
+        shape = (min(samples, 32),) + tuple(int(d or 1) for d in spec.shape[1:])
+        x = (rng.uniform(0, 255, shape) if spec.is_image else rng.normal(0, 1, shape)).astype(
+            np.float32
+        )
         y, source = None, "random_inputs"
     if loaded.framework == "saved_model":
         ref = _saved_model_outputs(loaded, x, norm)
@@ -134,11 +141,18 @@ def verify_host(
     diffs[~np.isfinite(diffs)] = np.inf
     failing = []
     for i in range(len(x)):
-        top_r, top_c = int(ref[i].argmax()), int(cand[i].argmax()) if np.isfinite(cand[i]).all() else -1
+        top_r, top_c = (
+            int(ref[i].argmax()),
+            int(cand[i].argmax()) if np.isfinite(cand[i]).all() else -1,
+        )
         md = float(diffs[i].max())
         if top_r != top_c or md > tol.atol:
-            failing.append({"index": i, "top1_expected": top_r, "top1_got": top_c, "max_abs_diff": md})
-    agreement = float(np.mean(ref.argmax(1) == np.where(np.isfinite(cand).all(1), cand.argmax(1), -1)))
+            failing.append(
+                {"index": i, "top1_expected": top_r, "top1_got": top_c, "max_abs_diff": md}
+            )
+    agreement = float(
+        np.mean(ref.argmax(1) == np.where(np.isfinite(cand).all(1), cand.argmax(1), -1))
+    )
     max_diff = float(diffs.max()) if diffs.size else 0.0
     passed = agreement >= tol.min_agreement and (mode != "none" or max_diff <= tol.atol)
     acc_r = acc_c = None
