@@ -25,4 +25,8 @@ fi
 
 "$PYTHON" tools/android_toolchain.py ensure
 
+# Lint and types stay clean (versions pinned in the dev extra).
+"$PYTHON" -m ruff check edgesdk tests tools benchmarks scripts
+"$PYTHON" -m mypy edgesdk
+
 exec "$PYTHON" -m pytest -q "$@"
