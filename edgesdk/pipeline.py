@@ -249,7 +249,7 @@ def package(
     from . import _io, metadata, tasks
     from .convert import Quantization, convert
     from .models import load_model
-    from .verify.host import TFLiteRunner, keras_outputs, parity, tflite_outputs
+    from .verify.host import TFLiteRunner, parity, reference_outputs, tflite_outputs
 
     warnings: list[str] = []
 
@@ -374,11 +374,7 @@ def package(
 
         ds, source = Dataset(x.astype(np.float32)), "random_inputs"
     with stdout_to_stderr():
-        ref = (
-            keras_outputs(loaded.model, ds.x, norm.mean, norm.std)
-            if loaded.framework != "saved_model"
-            else _saved_model_outputs(loaded, ds.x, norm)
-        )
+        ref = reference_outputs(loaded, ds.x, norm.mean, norm.std)
     cand = tflite_outputs(model_bytes, ds.x, norm.mean, norm.std)
     par = parity(ref, cand, ds.y, source)
     evaluation = None
@@ -490,7 +486,7 @@ def _auto(
     from .convert import ORDER_ALL, convert_all
     from .preprocess import normalize
     from .quantize_auto import measure
-    from .verify.host import keras_outputs
+    from .verify.host import reference_outputs
 
     if evald is None or evald.y is None:
         raise ConfigError(
@@ -512,10 +508,7 @@ def _auto(
     with stdout_to_stderr():
         results = convert_all(loaded, ORDER_ALL, calib_x)
         ds = evald.take(500)
-        if loaded.framework == "saved_model":
-            ref = _saved_model_outputs(loaded, ds.x, norm)
-        else:
-            ref = keras_outputs(loaded.model, ds.x, norm.mean, norm.std)
+        ref = reference_outputs(loaded, ds.x, norm.mean, norm.std)
     choice = measure(
         results,
         ref.reshape(len(ds.x), -1),
@@ -534,20 +527,6 @@ def _auto(
             "keeping float32"
         )
     return results[choice.chosen], choice
-
-
-def _saved_model_outputs(loaded: LoadedModel, x_raw: Any, norm: Normalization) -> Any:
-    from . import _tf
-    from .preprocess import normalize
-
-    tf = _tf.tf()
-    fn = loaded.model.signatures["serving_default"]
-    key = loaded.inputs[0].name
-    out_key = loaded.outputs[0].name
-    x = normalize(x_raw, norm.mean, norm.std)
-    return np.concatenate(
-        [np.asarray(fn(**{key: tf.constant(x[i : i + 1])})[out_key]) for i in range(len(x))]
-    )
 
 
 def _tensor_dict(detail: dict[str, Any], spec: Any) -> dict[str, Any]:

@@ -19,18 +19,13 @@ from .helpers import assert_nothing_written, report, run_cli
 def _float_parity(out, model_path, mean, std):
     """Max abs diff between Keras and the packaged TFLite on random raw pixels."""
     from edgesdk.models import load_model
-    from edgesdk.verify.host import keras_outputs, tflite_outputs
+    from edgesdk.verify.host import reference_outputs, tflite_outputs
 
     loaded = load_model(model_path)
     shape = (6,) + tuple(loaded.inputs[0].shape[1:])
     x = np.random.default_rng(1).uniform(0, 255, shape).astype(np.float32)
     tfl = (out / "model.tflite").read_bytes()
-    if loaded.framework == "saved_model":
-        from edgesdk.pipeline import Normalization, _saved_model_outputs
-
-        ref = _saved_model_outputs(loaded, x, Normalization(mean, std, "cli"))
-    else:
-        ref = keras_outputs(loaded.model, x, mean, std)
+    ref = reference_outputs(loaded, x, mean, std)
     return float(np.abs(ref - tflite_outputs(tfl, x, mean, std)).max())
 
 

@@ -116,6 +116,23 @@ def keras_outputs(
     return np.concatenate(outs, axis=0)
 
 
+def reference_outputs(loaded: Any, x_raw: np.ndarray, mean: Any, std: Any) -> np.ndarray:
+    """The reference model's outputs on raw inputs: Keras models batched, SavedModels through
+    their serving signature one sample at a time."""
+    if loaded.framework != "saved_model":
+        return keras_outputs(loaded.model, x_raw, mean, std)
+    from .. import _tf
+
+    tf = _tf.tf()
+    fn = loaded.model.signatures["serving_default"]
+    key = loaded.inputs[0].name
+    out_key = loaded.outputs[0].name
+    x = preprocess.normalize(x_raw, mean, std)
+    return np.concatenate(
+        [np.asarray(fn(**{key: tf.constant(x[i : i + 1])})[out_key]) for i in range(len(x))]
+    )
+
+
 def tflite_outputs(model: bytes, x_raw: np.ndarray, mean: Any, std: Any) -> np.ndarray:
     runner = TFLiteRunner(model)
     return np.stack([runner.run(s, mean, std) for s in x_raw])

@@ -74,8 +74,8 @@ def verify_host(
     """Compare a packaged ``.tflite`` (or an ``edgesdk package`` output folder) with Keras."""
     from .. import metadata
     from ..models import load_model
-    from ..pipeline import Normalization, _saved_model_outputs, load_samples
-    from .host import TFLiteRunner, keras_outputs
+    from ..pipeline import Normalization, load_samples
+    from .host import TFLiteRunner, reference_outputs
 
     t = Path(target)
     report: dict[str, Any] | None = None
@@ -129,10 +129,7 @@ def verify_host(
             np.float32
         )
         y, source = None, "random_inputs"
-    if loaded.framework == "saved_model":
-        ref = _saved_model_outputs(loaded, x, norm)
-    else:
-        ref = keras_outputs(loaded.model, x, norm.mean, norm.std)
+    ref = reference_outputs(loaded, x, norm.mean, norm.std)
     ref = ref.reshape(len(x), -1)
     cand = np.stack([runner.run(s, norm.mean, norm.std) for s in x]).reshape(len(x), -1)
     mode = _quant_mode(runner, report)
