@@ -8,19 +8,21 @@
    metadata, the Kotlin wrapper, the Android app and ``report.html``;
 5. a demo-level ``report.html`` with the training curves and compression figures.
 
-No download; the whole folder is built beside ``DIR`` and moved into place at the end.
+No download. Each step writes atomically into ``DIR`` (so the recorded paths are final); a
+failure or Ctrl-C removes ``DIR`` again, leaving nothing half-written.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._io import staged_output
+from ._io import check_output
 
 Step = Callable[[str], None]
 
@@ -68,14 +70,18 @@ def run_demo(
     out = Path(output)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    with staged_output(out, force) as stage:
+    check_output(out, force)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    try:
         step("Drawing the shapes data set")
         t = time.perf_counter()
         train_dir = demo_data.write_shapes_folder(
-            stage / "data" / "train", images_per_class, image_size, seed=0
+            out / "data" / "train", images_per_class, image_size, seed=0
         )
         eval_npz = demo_data.write_shapes_npz(
-            stage / "data" / "eval.npz", max(20, images_per_class // 3), image_size, seed=1
+            out / "data" / "eval.npz", max(20, images_per_class // 3), image_size, seed=1
         )
         timings["data_s"] = time.perf_counter() - t
 
@@ -83,7 +89,7 @@ def run_demo(
         t = time.perf_counter()
         trained = train(
             train_dir,
-            stage / "model.h5",
+            out / "model.h5",
             epochs=epochs,
             seed=0,
             learning_rate=3e-3,
@@ -94,9 +100,9 @@ def run_demo(
         step("Pruning to 50% sparsity")
         t = time.perf_counter()
         compressed = compress(
-            stage / "model.h5",
+            out / "model.h5",
             train_dir,
-            stage / "model_pruned.h5",
+            out / "model_pruned.h5",
             prune=0.5,
             epochs=3,
             seed=0,
@@ -106,10 +112,10 @@ def run_demo(
 
         step("Packaging for Android (quantize auto)")
         t = time.perf_counter()
-        pkg_out = stage / "app"
+        pkg_out = out / "app"
         result = package(
             PackageConfig(
-                model=stage / "model_pruned.h5",
+                model=out / "model_pruned.h5",
                 output=pkg_out,
                 target="android",
                 quantize="auto",
@@ -144,13 +150,16 @@ def run_demo(
             },
             "timings_s": {k: round(v, 2) for k, v in timings.items()},
         }
-        (stage / "demo.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        (out / "demo.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         page = render_html(
             result.report,
-            training_png=stage / "model.training.png",
+            training_png=out / "model.training.png",
             extra={"Compression (pruning, tier 1 on the host)": summary["compression"]},
         )
-        (stage / "report.html").write_text(page, encoding="utf-8")
+        (out / "report.html").write_text(page, encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
     return DemoResult(
         output=out,
         model=out / "model.h5",

@@ -398,7 +398,7 @@ def package(
     report: dict[str, Any] = {
         "edgesdk_version": __version__,
         "model": {
-            "source": str(config.model),
+            "source": str(config.model.resolve()),
             "framework": loaded.framework,
             "name": name,
             "task": task.name,

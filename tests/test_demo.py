@@ -50,9 +50,37 @@ def test_demo_builds_everything(tmp_path):
     assert summary["compression"]["after sparsity"] >= 0.45
     page = (out / "report.html").read_text()
     assert "data:image/png;base64," in page and "Compression" in page and "<svg" in page
-    assert not list(tmp_path.glob(".demo.*")), "partial output left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
 
 
 def test_demo_refuses_existing_output(tmp_path):
     (tmp_path / "d").mkdir()
     assert_user_error(run_cli("demo", "-o", tmp_path / "d"), "already exists", "--force")
+
+
+def test_failed_demo_leaves_nothing(tmp_path, monkeypatch):
+    import sys
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    # edgesdk.compress is the re-exported function; patch the function in its module
+    monkeypatch.setattr(sys.modules["edgesdk.compress"], "compress", boom)
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(tmp_path / "demo", epochs=1, images_per_class=10)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_demo_output_verifies_from_its_final_location(tmp_path):
+    """report.json records the final model path, so `verify` works on the demo's output."""
+    res = run_demo(tmp_path / "demo", epochs=2, images_per_class=30)
+    rep = json.loads((res.package / "report.json").read_text())
+    assert rep["model"]["source"] == str((res.output / "model_pruned.h5").resolve())
+    out = run_cli("verify", res.package, "--json")
+    obj = json.loads(out.stdout)
+    assert out.exit_code == 0, out.stderr
+    status = {(c["check"], c["tier"]): c["status"] for c in obj["checks"]}
+    assert status[("host_parity", "host")] == "passed"
+    assert status[("golden", "host")] == "passed"
+    assert status[("golden", "device")] == "not_run"
