@@ -293,6 +293,14 @@ def package(
             "or use --quantize dynamic / float16, which need none",
         )
 
+    if config.quantize == "auto" and config.eval_data is None:
+        raise ConfigError(
+            "--quantize auto needs labelled evaluation data to measure accuracy",
+            received="no --eval-data",
+            supported="--eval-data FOLDER (one sub-folder per class) or FILE.npz with x and y",
+            fix="Pass --eval-data with labelled held-out samples, or pick --quantize explicitly",
+        )
+
     step("Loading model")
     t = time.perf_counter()
     with stdout_to_stderr():
