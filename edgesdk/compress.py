@@ -33,11 +33,9 @@ its float TFLite conversion), sparsity and unique values per kernel go into a
 from __future__ import annotations
 
 import gzip
-import json
 import math
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import Enum
@@ -49,6 +47,7 @@ import numpy as np
 from . import architectures
 from ._tf import keras3, tf, tf_keras
 from .errors import ConfigError, ConversionError, DataError, ModelLoadError
+from .models import is_keras3, keras_version, load_tf_keras
 from .train import (
     H5_SUFFIXES,
     MODEL_SUFFIXES,
@@ -327,49 +326,6 @@ class CompressResult:
 # --------------------------------------------------------------------------- loading
 
 
-def keras_version_of(path: str | Path) -> str | None:
-    """The Keras version that wrote a model file, read without loading it (``None`` if unknown).
-
-    ``.keras`` (zip): ``metadata.json`` -> ``keras_version``; ``.h5``: the root attribute
-    ``keras_version``; a SavedModel folder written by tf_keras (``keras_metadata.pb``): ``"2"``.
-    """
-    p = Path(path)
-    if p.is_dir():
-        return "2" if (p / "keras_metadata.pb").is_file() else None
-    if not p.is_file():
-        return None
-    if zipfile.is_zipfile(p):
-        with zipfile.ZipFile(p) as z:
-            for entry in ("metadata.json", "config.json"):
-                if entry in z.namelist():
-                    try:
-                        meta = json.loads(z.read(entry).decode("utf-8"))
-                    except (ValueError, UnicodeDecodeError):
-                        continue
-                    version = meta.get("keras_version") if isinstance(meta, dict) else None
-                    if version:
-                        return str(version)
-        return None
-    import h5py
-
-    if not h5py.is_hdf5(p):
-        return None
-    with h5py.File(p, "r") as f:
-        version = f.attrs.get("keras_version")
-    if isinstance(version, bytes):
-        version = version.decode("utf-8")
-    return None if version is None else str(version)
-
-
-def _is_keras3(version: str | None) -> bool:
-    if not version:
-        return False
-    try:
-        return int(version.split(".")[0]) >= 3
-    except ValueError:
-        return False
-
-
 def _require_file(path: str | Path, role: str) -> Path:
     p = Path(path)
     if not p.exists():
@@ -392,8 +348,8 @@ def _require_file(path: str | Path, role: str) -> Path:
 def check_tf_keras_model(path: str | Path, *, role: str = "model") -> Path:
     """Refuse missing files and Keras 3 models (TF-MOT accepts tf_keras models only)."""
     p = _require_file(path, role)
-    version = keras_version_of(p)
-    if _is_keras3(version):
+    version = keras_version(p)
+    if is_keras3(version):
         raise ConfigError(
             f"the {role} {p} was saved by Keras {version}; pruning, clustering, QAT and "
             "distillation fine-tune it with TF-MOT (tensorflow-model-optimization), which "
@@ -409,16 +365,13 @@ def load_model(path: str | Path) -> Any:
     """Load a tf_keras model edgesdk (or anyone) saved, including QAT models.
 
     QAT models contain TF-MOT layers that only load inside
-    ``tfmot.quantization.keras.quantize_scope()``; this loads every model inside it,
-    uncompiled. Keras 3 files are refused with a :class:`ConfigError`.
+    ``tfmot.quantization.keras.quantize_scope()``; :func:`edgesdk.models.load_tf_keras`
+    handles that. Models load uncompiled. Keras 3 files are refused with a
+    :class:`ConfigError`.
     """
     p = check_tf_keras_model(path)
-    keras = tf_keras()
-    import tensorflow_model_optimization as tfmot
-
     try:
-        with tfmot.quantization.keras.quantize_scope():
-            return keras.models.load_model(p, compile=False)
+        return load_tf_keras(p)
     except Exception as exc:
         raise ModelLoadError(
             f"tf_keras could not load {p}",
@@ -430,7 +383,7 @@ def load_model(path: str | Path) -> Any:
 
 def _load_teacher(path: Path) -> Any:
     """The teacher is only run for inference: tf_keras or Keras 3 both work."""
-    if _is_keras3(keras_version_of(path)):
+    if is_keras3(keras_version(path)):
         try:
             return keras3().saving.load_model(path, compile=False)
         except Exception as exc:
@@ -1092,7 +1045,6 @@ __all__ = [
     "Method",
     "ModelStats",
     "compress",
-    "keras_version_of",
     "kernel_stats",
     "load_model",
     "tflite_float_bytes",

@@ -107,7 +107,7 @@ def _representative(data: np.ndarray) -> Iterator[list[np.ndarray]]:
 _OP_PATTERN = re.compile(r"\btf\.([A-Z][A-Za-z0-9_]*)")
 
 
-def _check_calibration(mode: Quantization, calibration: np.ndarray | None) -> None:
+def check_calibration(mode: Quantization, calibration: np.ndarray | None) -> None:
     if mode is Quantization.INT8 and (calibration is None or len(calibration) == 0):
         raise ConfigError(
             "int8 quantization needs calibration data",
@@ -205,7 +205,7 @@ def convert_all(
     """
     wanted = [Quantization.parse(m) for m in modes]
     for mode in wanted:
-        _check_calibration(mode, calibration)
+        check_calibration(mode, calibration)
     fn, cf = _concrete_function(loaded)
     float_bytes = _tf_convert(fn, cf, Quantization.NONE, None)
     results: dict[Quantization, ConversionResult] = {}
@@ -260,5 +260,6 @@ __all__ = [
     "convert",
     "convert_all",
     "derive",
+    "check_calibration",
     "MAX_CALIBRATION_SAMPLES",
 ]

@@ -125,6 +125,42 @@ def _keras_zip_version(path: Path) -> str:
     )
 
 
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(8)
+    except OSError as exc:
+        raise ModelLoadError(
+            f"could not read the model file {path}",
+            received=f"{type(exc).__name__}: {exc}",
+            supported=_SUPPORTED,
+            fix="Check the file's permissions",
+        ) from None
+
+
+def keras_version(path: Path) -> str | None:
+    """The Keras version that wrote a model file, read from the file without loading it.
+
+    ``None`` for a folder or a file that is neither HDF5 nor a zip archive.
+    """
+    if path.is_dir():
+        return None
+    head = _head(path)
+    if head == _HDF5_SIGNATURE:
+        return _h5_keras_version(path)
+    if head[:4] == b"PK\x03\x04":
+        return _keras_zip_version(path)
+    return None
+
+
+def is_keras3(version: str | None) -> bool:
+    """Whether a Keras version string (as :func:`keras_version` gives) is Keras 3 or later."""
+    try:
+        return version is not None and int(version.split(".")[0]) >= 3
+    except ValueError:
+        return False
+
+
 def detect_framework(path: Path) -> Framework:
     """Which loader a model path needs, read from the file's own content."""
     if not path.exists():
@@ -143,20 +179,10 @@ def detect_framework(path: Path) -> Framework:
             supported=_SUPPORTED,
             fix="Point to the SavedModel folder itself, or to a .h5/.keras file",
         )
-    try:
-        with path.open("rb") as f:
-            head = f.read(8)
-    except OSError as exc:
-        raise ModelLoadError(
-            f"could not read the model file {path}",
-            received=f"{type(exc).__name__}: {exc}",
-            supported=_SUPPORTED,
-            fix="Check the file's permissions",
-        ) from None
-    if head == _HDF5_SIGNATURE:
-        return "keras3" if _h5_keras_version(path).startswith("3") else "tf_keras"
-    if head[:4] == b"PK\x03\x04":
-        return "keras3" if _keras_zip_version(path).startswith("3") else "tf_keras"
+    version = keras_version(path)
+    if version is not None:
+        return "keras3" if is_keras3(version) else "tf_keras"
+    head = _head(path)
     if len(head) >= 8 and head[4:8] == b"TFL3":
         raise ModelLoadError(
             f"{path} is already a TFLite model",
@@ -213,7 +239,7 @@ def load_model(path: str | Path) -> LoadedModel:
     tf = _tf.tf()
     try:
         if framework == "tf_keras":
-            model = _load_tf_keras(p)
+            model = load_tf_keras(p)
         elif framework == "keras3":
             model = _tf.keras3().saving.load_model(p, compile=False)
         else:
@@ -252,7 +278,7 @@ def load_model(path: str | Path) -> LoadedModel:
     return LoadedModel(p, framework, model, inputs, outputs, pre is not None, pre)
 
 
-def _load_tf_keras(path: Path) -> Any:
+def load_tf_keras(path: Path) -> Any:
     """tf_keras load; models from quantization-aware training need TF-MOT's scope."""
     from . import _tf
 
@@ -282,4 +308,12 @@ def _serving_function(obj: Any, path: Path) -> Any:
     )
 
 
-__all__ = ["TensorSpec", "LoadedModel", "load_model", "detect_framework"]
+__all__ = [
+    "TensorSpec",
+    "LoadedModel",
+    "load_model",
+    "load_tf_keras",
+    "detect_framework",
+    "keras_version",
+    "is_keras3",
+]

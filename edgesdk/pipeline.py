@@ -23,6 +23,8 @@ from .errors import ConfigError, DataError
 from .models import LoadedModel
 
 Warn = Callable[[str], None]
+#: At most this many evaluation samples are used for parity and for ``auto``'s measurements.
+EVAL_SAMPLES = 500
 Progress = Callable[[str], None]
 
 
@@ -247,9 +249,9 @@ def package(
 ) -> PackageResult:
     """Package a Keras model as described in ``config``; see :func:`edgesdk.package`."""
     from . import _io, metadata, tasks
-    from .convert import Quantization, convert
+    from .convert import Quantization, check_calibration, convert
     from .models import load_model
-    from .verify.host import TFLiteRunner, parity, reference_outputs, tflite_outputs
+    from .verify.host import TFLiteRunner, parity, random_inputs, reference_outputs
 
     warnings: list[str] = []
 
@@ -285,21 +287,10 @@ def package(
                 fix="Check the path",
             )
     if config.quantize == "int8" and config.calibration_data is None:
-        raise ConfigError(
-            "int8 quantization needs calibration data",
-            received="--quantize int8 without --calibration-data",
-            supported="--calibration-data FOLDER (one sub-folder per class) or FILE.npz with x",
-            fix="Pass --calibration-data with a few hundred representative inputs, "
-            "or use --quantize dynamic / float16, which need none",
-        )
+        check_calibration(Quantization.INT8, None)
 
     if config.quantize == "auto" and config.eval_data is None:
-        raise ConfigError(
-            "--quantize auto needs labelled evaluation data to measure accuracy",
-            received="no --eval-data",
-            supported="--eval-data FOLDER (one sub-folder per class) or FILE.npz with x and y",
-            fix="Pass --eval-data with labelled held-out samples, or pick --quantize explicitly",
-        )
+        raise _auto_needs_labels("no --eval-data")
 
     step("Loading model")
     t = time.perf_counter()
@@ -332,10 +323,11 @@ def package(
 
     calib_x = None if calib is None else normalize(calib.x, norm.mean, norm.std)
     auto = None
+    eval_reference = None  # Keras outputs on the evaluation samples, when auto computed them
     if config.quantize == "auto":
         step("Building and measuring float32, float16, dynamic and int8 variants")
         t = time.perf_counter()
-        conv, auto = _auto(config, loaded, calib, evald, calib_x, norm, warn)
+        conv, auto, eval_reference = _auto(config, loaded, evald, calib_x, norm, warn)
         mode = conv.quantization
         timings["convert_s"] = time.perf_counter() - t
     else:
@@ -371,19 +363,19 @@ def package(
     t = time.perf_counter()
     runner = TFLiteRunner(model_bytes)
     if evald is not None:
-        ds, source = evald.take(500), "eval_data"
+        ds, source = evald.take(EVAL_SAMPLES), "eval_data"
     elif calib is not None:
         ds, source = calib.take(200), "calibration_data"
     else:
-        rng = np.random.default_rng(0)
-        shape = (8,) + tuple(int(d or 1) for d in spec.shape[1:])
-        x = rng.uniform(0, 255, shape) if spec.is_image else rng.normal(0, 1, shape)
         from .data import Dataset
 
-        ds, source = Dataset(x.astype(np.float32)), "random_inputs"
-    with stdout_to_stderr():
-        ref = reference_outputs(loaded, ds.x, norm.mean, norm.std)
-    cand = tflite_outputs(model_bytes, ds.x, norm.mean, norm.std)
+        ds, source = Dataset(random_inputs(spec, 8)), "random_inputs"
+    if source == "eval_data" and eval_reference is not None:
+        ref = eval_reference
+    else:
+        with stdout_to_stderr():
+            ref = reference_outputs(loaded, ds.x, norm.mean, norm.std)
+    cand = np.stack([runner.run(s, norm.mean, norm.std) for s in ds.x])
     par = parity(ref, cand, ds.y, source)
     evaluation = None
     if source == "eval_data" and ds.y is not None and labels:
@@ -484,28 +476,24 @@ def package(
 def _auto(
     config: PackageConfig,
     loaded: LoadedModel,
-    calib: Any,
     evald: Any,
     calib_x: Any,
     norm: Normalization,
     warn: Warn,
-) -> tuple[Any, Any]:
-    """Build all variants, measure them on the eval data, return the chosen one."""
+) -> tuple[Any, Any, np.ndarray]:
+    """Build all variants and measure them on the eval data.
+
+    Returns the chosen conversion, the measurements, and the Keras reference outputs on
+    the first :data:`EVAL_SAMPLES` evaluation samples (reused by the parity check).
+    """
     from .convert import ORDER_ALL, convert_all
     from .preprocess import normalize
     from .quantize_auto import measure
     from .verify.host import reference_outputs
 
     if evald is None or evald.y is None:
-        raise ConfigError(
-            "--quantize auto needs labelled evaluation data to measure accuracy",
-            received=(
-                "no --eval-data"
-                if evald is None
-                else f"--eval-data {config.eval_data} without labels"
-            ),
-            supported="--eval-data FOLDER (one sub-folder per class) or FILE.npz with x and y",
-            fix="Pass --eval-data with labelled held-out samples, or pick --quantize explicitly",
+        raise _auto_needs_labels(
+            "no --eval-data" if evald is None else f"--eval-data {config.eval_data} without labels"
         )
     if calib_x is None:
         warn(
@@ -515,7 +503,7 @@ def _auto(
         calib_x = normalize(evald.x, norm.mean, norm.std)
     with stdout_to_stderr():
         results = convert_all(loaded, ORDER_ALL, calib_x)
-        ds = evald.take(500)
+        ds = evald.take(EVAL_SAMPLES)
         ref = reference_outputs(loaded, ds.x, norm.mean, norm.std)
     choice = measure(
         results,
@@ -534,7 +522,16 @@ def _auto(
             f"no variant stays within the {config.max_accuracy_drop} point accuracy budget; "
             "keeping float32"
         )
-    return results[choice.chosen], choice
+    return results[choice.chosen], choice, ref
+
+
+def _auto_needs_labels(received: str) -> ConfigError:
+    return ConfigError(
+        "--quantize auto needs labelled evaluation data to measure accuracy",
+        received=received,
+        supported="--eval-data FOLDER (one sub-folder per class) or FILE.npz with x and y",
+        fix="Pass --eval-data with labelled held-out samples, or pick --quantize explicitly",
+    )
 
 
 def _tensor_dict(detail: dict[str, Any], spec: Any) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def measure(
     budget_pct: float,
 ) -> AutoChoice:
     """Measure every variant and choose (see module docstring)."""
-    from .verify.host import TFLiteRunner
+    from .verify.host import TFLiteRunner, abs_diff, top1
 
     ref_acc = float(np.mean(reference.argmax(1) == y))
     n_classes = reference.shape[1]
@@ -91,11 +91,10 @@ def measure(
         )
         outputs[mode] = out
         finite = np.isfinite(out).all(axis=1)
-        pred = np.where(finite, out.argmax(1), -1)
+        pred = top1(out)
         acc = float(np.mean(pred == y))
         drop = (ref_acc - acc) * 100.0
-        diff = np.abs(out - reference)
-        diff[~np.isfinite(diff)] = np.inf
+        diff = abs_diff(reference, out)
         notes = []
         if mode is not Quantization.NONE and Quantization.NONE in outputs:
             if np.array_equal(out, outputs[Quantization.NONE]):

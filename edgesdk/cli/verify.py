@@ -86,9 +86,24 @@ def _num(value: float | None, fmt: str = ".2e") -> str:
     return "-" if value is None else format(value, fmt)
 
 
+def _case_table(title: str, extra_column: str, cases: Any, extra: Any) -> Any:
+    """One row per golden case; ``extra(case)`` fills the column before the result."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("case", "size", "top-1 expected", "top-1 got", "max |diff|", "tolerance",
+                extra_column, "result"):  # fmt: skip
+        table.add_column(col)
+    for c in cases:
+        table.add_row(
+            str(c.index), f"{c.width}x{c.height}", str(c.top1_expected), str(c.top1_got),
+            _num(c.max_abs_diff), _num(c.tolerance), extra(c), _verdict(c.passed),
+        )  # fmt: skip
+    return table
+
+
 def _print(con: Any, result: Any) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
     host = result.host
     if host is not None:
@@ -117,26 +132,16 @@ def _print(con: Any, result: Any) -> None:
         )
         for problem in golden.problems:
             con.print(f"  [red]{escape(problem)}[/red]")
-        table = Table(title="Golden cases, host (tier 1)")
-        for col in (
-            "case",
-            "size",
-            "top-1 expected",
-            "top-1 got",
-            "max |diff|",
-            "tolerance",
-            "input tensor",
-            "result",
-        ):
-            table.add_column(col)
-        for c in golden.cases:
-            table.add_row(
-                str(c.index), f"{c.width}x{c.height}", str(c.top1_expected), str(c.top1_got),
-                _num(c.max_abs_diff), _num(c.tolerance),
-                "same" if c.input_match else ("differs" if c.input_match is False else "-"),
-                _verdict(c.passed),
-            )  # fmt: skip
-        con.print(table)
+        con.print(
+            _case_table(
+                "Golden cases, host (tier 1)",
+                "input tensor",
+                golden.cases,
+                lambda c: (
+                    "same" if c.input_match else ("differs" if c.input_match is False else "-")
+                ),
+            )
+        )
     else:
         con.print(f"Golden vectors (tier 1) skipped: {escape(result.golden_skipped or '')}")
 
@@ -167,25 +172,14 @@ def _print(con: Any, result: Any) -> None:
         )
         for problem in dev.problems:
             con.print(f"  [red]{escape(problem)}[/red]")
-        table = Table(title=f"Golden cases, device {escape(dev.serial or '')} (tier 4)")
-        for col in (
-            "case",
-            "size",
-            "top-1 expected",
-            "top-1 got",
-            "max |diff|",
-            "tolerance",
-            "latency (ms)",
-            "result",
-        ):
-            table.add_column(col)
-        for c in dev.cases:
-            table.add_row(
-                str(c.index), f"{c.width}x{c.height}", str(c.top1_expected), str(c.top1_got),
-                _num(c.max_abs_diff), _num(c.tolerance), _num(c.latency_ms, ".2f"),
-                _verdict(c.passed),
-            )  # fmt: skip
-        con.print(table)
+        con.print(
+            _case_table(
+                f"Golden cases, device {escape(dev.serial or '')} (tier 4)",
+                "latency (ms)",
+                dev.cases,
+                lambda c: _num(c.latency_ms, ".2f"),
+            )
+        )
         if dev.logs:
             con.print(f"Logs: {escape(dev.logs)}")
 

@@ -156,15 +156,19 @@ def _aligned(buffer: Any) -> _AlignedBufferT:
     return out
 
 
+def _malformed(exc: Exception) -> MetadataError:
+    return _error(
+        "The TFLite model flatbuffer is malformed",
+        received=f"{type(exc).__name__}: {exc}",
+        fix="Re-convert the model with the TFLite converter",
+    )
+
+
 def _unpack_model(data: bytes) -> Any:
     try:
         return tfl.ModelT.InitFromPackedBuf(data, 0)
     except Exception as exc:  # the generated reader raises anything on garbage
-        raise _error(
-            "The TFLite model flatbuffer is malformed",
-            received=f"{type(exc).__name__}: {exc}",
-            fix="Re-convert the model with the TFLite converter",
-        ) from None
+        raise _malformed(exc) from None
 
 
 def inline_buffers(model: bytes) -> bytes:
@@ -323,11 +327,7 @@ def _metadata_buffer(data: bytes) -> bytes | None:
     except MetadataError:
         raise
     except Exception as exc:  # the generated reader raises anything on garbage
-        raise _error(
-            "The TFLite model flatbuffer is malformed",
-            received=f"{type(exc).__name__}: {exc}",
-            fix="Re-convert the model with the TFLite converter",
-        ) from None
+        raise _malformed(exc) from None
     return None
 
 

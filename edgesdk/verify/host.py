@@ -138,6 +138,28 @@ def tflite_outputs(model: bytes, x_raw: np.ndarray, mean: Any, std: Any) -> np.n
     return np.stack([runner.run(s, mean, std) for s in x_raw])
 
 
+def random_inputs(spec: Any, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` seeded raw samples for a model input: pixels 0..255 for images, N(0, 1) else."""
+    rng = np.random.default_rng(seed)
+    shape = (n,) + tuple(int(d or 1) for d in spec.shape[1:])
+    x = rng.uniform(0, 255, shape) if spec.is_image else rng.normal(0, 1, shape)
+    return x.astype(np.float32)
+
+
+def abs_diff(reference: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """``|reference - candidate|`` per element; NaN or inf outputs count as an infinite
+    difference, so they never pass a tolerance."""
+    diff = np.abs(reference - candidate)
+    diff[~np.isfinite(diff)] = np.inf
+    return diff
+
+
+def top1(outputs: np.ndarray) -> np.ndarray:
+    """Top-1 index per row of ``N x classes`` outputs; -1 for a row with NaN or inf, so it
+    never agrees with anything."""
+    return np.where(np.isfinite(outputs).all(axis=1), outputs.argmax(axis=1), -1)
+
+
 def parity(
     reference: np.ndarray,
     candidate: np.ndarray,
@@ -148,10 +170,9 @@ def parity(
     when ``y`` is known."""
     ref = reference.reshape(len(reference), -1)
     cand = candidate.reshape(len(candidate), -1)
-    diff = np.abs(ref - cand)
-    diff[~np.isfinite(diff)] = np.inf  # NaN or inf outputs never count as agreement
+    diff = abs_diff(ref, cand)
     top_ref = ref.argmax(axis=1)
-    top_cand = np.where(np.isfinite(cand).all(axis=1), cand.argmax(axis=1), -1)
+    top_cand = top1(cand)
     acc_ref = acc_cand = None
     if y is not None and len(y) == len(ref):
         acc_ref = float((top_ref == y).mean())

@@ -75,7 +75,7 @@ def verify_host(
     from .. import metadata
     from ..models import load_model
     from ..pipeline import Normalization, load_samples
-    from .host import TFLiteRunner, reference_outputs
+    from .host import TFLiteRunner, abs_diff, parity, random_inputs, reference_outputs, top1
 
     t = Path(target)
     report: dict[str, Any] | None = None
@@ -123,39 +123,28 @@ def verify_host(
         ds = load_samples(Path(data), loaded, "verification").take(samples)
         x, y, source = ds.x, ds.y, "data"
     else:
-        rng = np.random.default_rng(0)
-        shape = (min(samples, 32),) + tuple(int(d or 1) for d in spec.shape[1:])
-        x = (rng.uniform(0, 255, shape) if spec.is_image else rng.normal(0, 1, shape)).astype(
-            np.float32
-        )
-        y, source = None, "random_inputs"
+        x, y, source = random_inputs(spec, min(samples, 32)), None, "random_inputs"
     ref = reference_outputs(loaded, x, norm.mean, norm.std)
     ref = ref.reshape(len(x), -1)
     cand = np.stack([runner.run(s, norm.mean, norm.std) for s in x]).reshape(len(x), -1)
     mode = _quant_mode(runner, report)
     tol = tolerance_for(mode, runner.output.scale)
-    diffs = np.abs(ref - cand)
-    diffs[~np.isfinite(diffs)] = np.inf
-    failing = []
-    for i in range(len(x)):
-        top_r, top_c = (
-            int(ref[i].argmax()),
-            int(cand[i].argmax()) if np.isfinite(cand[i]).all() else -1,
-        )
-        md = float(diffs[i].max())
-        if top_r != top_c or md > tol.atol:
-            failing.append(
-                {"index": i, "top1_expected": top_r, "top1_got": top_c, "max_abs_diff": md}
-            )
-    agreement = float(
-        np.mean(ref.argmax(1) == np.where(np.isfinite(cand).all(1), cand.argmax(1), -1))
+    par = parity(ref, cand, y, source)
+    diffs = abs_diff(ref, cand)
+    top_ref, top_cand = ref.argmax(axis=1), top1(cand)
+    failing = [
+        {
+            "index": i,
+            "top1_expected": int(top_ref[i]),
+            "top1_got": int(top_cand[i]),
+            "max_abs_diff": float(diffs[i].max()),
+        }
+        for i in range(len(x))
+        if top_ref[i] != top_cand[i] or float(diffs[i].max()) > tol.atol
+    ]
+    passed = par.top1_agreement >= tol.min_agreement and (
+        mode != "none" or par.max_abs_diff <= tol.atol
     )
-    max_diff = float(diffs.max()) if diffs.size else 0.0
-    passed = agreement >= tol.min_agreement and (mode != "none" or max_diff <= tol.atol)
-    acc_r = acc_c = None
-    if y is not None:
-        acc_r = float(np.mean(ref.argmax(1) == y))
-        acc_c = float(np.mean(cand.argmax(1) == y))
     return HostVerification(
         tier="host",
         tflite=str(tfl_path),
@@ -163,11 +152,11 @@ def verify_host(
         quantization=mode,
         samples=len(x),
         source=source,
-        top1_agreement=agreement,
-        max_abs_diff=max_diff,
+        top1_agreement=par.top1_agreement,
+        max_abs_diff=par.max_abs_diff,
         tolerance=asdict(tol),
         passed=passed,
         failing_cases=tuple(failing),
-        reference_accuracy=acc_r,
-        tflite_accuracy=acc_c,
+        reference_accuracy=par.reference_accuracy,
+        tflite_accuracy=par.tflite_accuracy,
     )
