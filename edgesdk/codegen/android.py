@@ -40,15 +40,18 @@ class GeneratedAndroid:
 def templates_root() -> Any:
     """The root of the template trees: the installed package ``edgesdk.templates``, or
     the repository's ``templates/`` folder when edgesdk runs from a source checkout."""
+    # A source checkout (templates/ beside edgesdk/, with pyproject.toml) renders its own
+    # templates, so several checkouts can share one interpreter with one editable install.
+    checkout = Path(__file__).resolve().parents[2]
+    local = checkout / "templates"
+    if (checkout / "pyproject.toml").is_file() and local.joinpath("kotlin").is_dir():
+        return local
     try:
         root = resources.files("edgesdk.templates")
         if root.joinpath("kotlin").is_dir():
             return root
     except ModuleNotFoundError:
         pass
-    local = Path(__file__).resolve().parents[2] / "templates"
-    if local.joinpath("kotlin").is_dir():
-        return local
     raise CodegenError(
         "the code-generation templates are missing",
         received=str(local),
