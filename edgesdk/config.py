@@ -56,6 +56,8 @@ class PackageConfig:
     license: str = ""
     force: bool = False
     golden_cases: int = 16
+    android_runtime: str = "compiled-model"
+    android_accelerators: tuple[str, ...] = ("cpu",)
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -104,5 +106,10 @@ class PackageConfig:
                 received=f"max_accuracy_drop={self.max_accuracy_drop}",
                 fix="Pass e.g. --max-accuracy-drop 1",
             )
+        from .codegen.runtime import AndroidRuntime
+
+        rt = AndroidRuntime(self.android_runtime, tuple(self.android_accelerators or ("cpu",)))
+        set_(self, "android_runtime", rt.name)
+        set_(self, "android_accelerators", rt.accelerators)
         if self.golden_cases < 0:
             raise ConfigError("golden_cases must be >= 0", received=self.golden_cases)

@@ -439,6 +439,11 @@ def package(
                 config, stage, model_bytes, name, labels, norm, runner, spec, mode.value, step
             )
             timings["codegen_s"] = time.perf_counter() - t
+            if android_path is not None:
+                report["android"] = {
+                    "runtime": config.android_runtime,
+                    "accelerators": list(config.android_accelerators),
+                }
             if golden is not None:
                 report["golden"] = golden
         timings["total_s"] = time.perf_counter() - t_all
@@ -566,7 +571,7 @@ def _generate_android(
         return None, None, None
     import tempfile
 
-    from .codegen import android_context, generate_android
+    from .codegen import AndroidRuntime, android_context, generate_android
     from .verify import golden as gv
 
     ctx = android_context(
@@ -583,6 +588,7 @@ def _generate_android(
         android_package=config.android_package,
         author=config.author,
         version=config.model_version,
+        runtime=AndroidRuntime(config.android_runtime, config.android_accelerators),
     )
     golden_info = None
     with tempfile.TemporaryDirectory(prefix="edgesdk-golden-") as tmp:

@@ -64,6 +64,17 @@ def package_command(
         min=0,
         help="Golden test vectors to write into the app's androidTest assets (0: none).",
     ),
+    android_runtime: str = typer.Option(
+        "compiled-model",
+        "--android-runtime",
+        help="LiteRT API of the wrapper: compiled-model (CompiledModel, CPU/GPU) or "
+        "interpreter (Interpreter, CPU only).",
+    ),
+    android_accelerator: Optional[list[str]] = typer.Option(
+        None,
+        "--android-accelerator",
+        help="Accelerator the app bundles besides the CPU (repeatable): gpu adds litert-gpu.",
+    ),
     json_output: bool = typer.Option(
         False, "--json", help="Print the report as one JSON object on stdout."
     ),
@@ -93,6 +104,8 @@ def package_command(
             license=license,
             force=force,
             golden_cases=golden_cases,
+            android_runtime=android_runtime,
+            android_accelerators=tuple(android_accelerator or ()),
         )
         with con.status("Packaging…") as status:
             result = package(

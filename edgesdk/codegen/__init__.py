@@ -14,9 +14,13 @@ from .android import templates_root as templates_root
 from .context import AndroidContext as AndroidContext
 from .context import android_context as android_context
 from .render import render_tree as render_tree
+from .runtime import ANDROID_RUNTIMES as ANDROID_RUNTIMES
+from .runtime import AndroidRuntime as AndroidRuntime
 
 __all__ = [
     "AndroidContext",
+    "AndroidRuntime",
+    "ANDROID_RUNTIMES",
     "android_context",
     "GeneratedAndroid",
     "generate_android",

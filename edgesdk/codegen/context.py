@@ -19,6 +19,8 @@ from typing import Any
 
 from edgesdk.errors import CodegenError
 
+from .runtime import COMPILED_MODEL, GPU_RELATIVE_TOLERANCE, AndroidRuntime
+
 #: Tensor types the generated wrapper can feed and read.
 DTYPES = ("float32", "int8", "uint8")
 _INT_RANGES = {"int8": (-128, 127), "uint8": (0, 255)}
@@ -39,10 +41,10 @@ JAVA_KEYWORDS = frozenset(
 #: Names the generated Kotlin file and app already use; a wrapper class of that name
 #: would shadow an import or a Kotlin built-in, or clash with another generated file.
 RESERVED_CLASS_NAMES = frozenset(
-    "Any Array Boolean Byte ByteArray ByteBuffer ByteOrder Bitmap Category Char Closeable "
-    "Context DataType Double FileChannel FileInputStream Float FloatArray Int IntArray "
+    "Accelerator Any Array Boolean Byte ByteArray ByteBuffer ByteOrder Bitmap Category Char "
+    "Closeable CompiledModel Context DataType Double Environment FileChannel FileInputStream Float FloatArray Int IntArray "
     "Interpreter List Long MappedByteBuffer Nothing Options R BuildConfig Short String "
-    "TensorType Unit".split()
+    "TensorBuffer TensorType Unit".split()
 )
 #: File names of the sample app's own sources (compared case-insensitively: the wrapper
 #: lands in the same folder, and macOS / Windows file systems ignore case).
@@ -55,18 +57,41 @@ _APP_CLASS_NAMES = frozenset(
 )
 _MAX_LABELS = 5000
 
-#: Versions the generated Gradle project builds with (one place; templates read ``build.*``).
-#: AGP 8.13.2 is the newest 8.x and documents Kotlin 2.3 support; LiteRT 2.x still ships the
-#: ``org.tensorflow.lite.Interpreter`` API the wrapper uses.
-ANDROID_BUILD = {
-    "agp": "8.13.2",
-    "kotlin": "2.3.21",
-    "gradle": "8.14.3",
-    "litert": "2.1.6",
-    "compile_sdk": 35,
-    "target_sdk": 35,
-    "min_sdk": 24,
-}
+#: SDK levels of the generated app. Tool and library versions live in one place, the version
+#: catalog template ``templates/android/gradle/libs.versions.toml.jinja`` (each with where it
+#: was checked), and are read from there by :func:`android_build`.
+_ANDROID_SDK = {"compile_sdk": 35, "target_sdk": 35, "min_sdk": 24}
+_CATALOG_VERSIONS = ("agp", "kotlin", "gradle", "litert")
+_VERSION_LINE = re.compile(r'^([A-Za-z][A-Za-z0-9_-]*)\s*=\s*"([0-9][0-9A-Za-z.+-]*)"\s*(?:#.*)?$')
+
+
+def android_build() -> dict[str, Any]:
+    """Versions the generated Gradle project builds with: ``agp``, ``kotlin``, ``gradle``,
+    ``litert`` from the version catalog template's ``[versions]`` table, plus SDK levels."""
+    from .android import templates_root
+
+    text = templates_root().joinpath("android", "gradle", "libs.versions.toml.jinja")
+    lines = text.read_bytes().decode("utf-8").splitlines()
+    found: dict[str, str] = {}
+    section = ""
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section = stripped
+            continue
+        m = _VERSION_LINE.match(stripped)
+        if section == "[versions]" and m:
+            found[m.group(1)] = m.group(2)
+    missing = [k for k in _CATALOG_VERSIONS if k not in found]
+    if missing:
+        raise CodegenError(
+            "the version catalog template lacks versions",
+            received=f"missing {missing} in templates/android/gradle/libs.versions.toml.jinja",
+            fix="This is a bug in the templates; please report it",
+        )
+    return {**{k: found[k] for k in _CATALOG_VERSIONS}, **_ANDROID_SDK}
+
+
 _MAX_TEXT = 200
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -109,6 +134,7 @@ class AndroidContext:
     author: str
     edgesdk_version: str
     model_asset: str = "model.tflite"
+    runtime: AndroidRuntime = AndroidRuntime()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -153,6 +179,12 @@ class AndroidContext:
         set_(self, "output_zero_point", zp)
         set_(self, "mean", _check_floats("mean", self.mean, self.input_channels, nonzero=False))
         set_(self, "std", _check_floats("std", self.std, self.input_channels, nonzero=True))
+        if not isinstance(self.runtime, AndroidRuntime):
+            raise CodegenError(
+                "runtime must be an AndroidRuntime",
+                received=type(self.runtime).__name__,
+                fix="Build it with edgesdk.codegen.AndroidRuntime(name, accelerators)",
+            )
         if self.model_asset != "model.tflite":
             raise CodegenError(
                 "the model asset must be named model.tflite",
@@ -182,7 +214,12 @@ class AndroidContext:
         d["package_path"] = self.package_path
         d["preprocessing_class_name"] = self.preprocessing_class_name
         d["app_name"] = self.app_name
-        d["build"] = dict(ANDROID_BUILD)
+        d["build"] = android_build()
+        d["runtime"] = self.runtime.name
+        d["compiled_model"] = self.runtime.name == COMPILED_MODEL
+        d["accelerators"] = list(self.runtime.accelerators)
+        d["gpu"] = self.runtime.gpu
+        d["gpu_relative_tolerance"] = GPU_RELATIVE_TOLERANCE
         return d
 
 
@@ -203,6 +240,7 @@ def android_context(
     version: str = "1",
     author: str = "",
     edgesdk_version: str | None = None,
+    runtime: AndroidRuntime | None = None,
 ) -> AndroidContext:
     """Build the :class:`AndroidContext` for an image classifier.
 
@@ -256,6 +294,7 @@ def android_context(
         version=version,
         author=author,
         edgesdk_version=edgesdk_version,
+        runtime=AndroidRuntime() if runtime is None else runtime,
     )
 
 
@@ -533,5 +572,5 @@ __all__ = [
     "validate_class_name",
     "validate_android_package",
     "DTYPES",
-    "ANDROID_BUILD",
+    "android_build",
 ]
