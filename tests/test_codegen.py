@@ -26,9 +26,15 @@ from edgesdk.codegen import (
     render_tree,
     templates_root,
 )
-from edgesdk.codegen.context import default_android_package, default_class_name, float32
+from edgesdk.codegen.context import (
+    android_build,
+    default_android_package,
+    default_class_name,
+    float32,
+)
+from edgesdk.codegen.runtime import AndroidRuntime, gpu_tolerance
 from edgesdk.codegen.filters import android_string, kdoc, kotlin_float, kotlin_string
-from edgesdk.errors import CodegenError, EdgeSdkError, OutputError
+from edgesdk.errors import CodegenError, ConfigError, EdgeSdkError, OutputError
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 FAKE_MODEL = b"\x1c\x00\x00\x00TFL3" + bytes(range(24))
@@ -534,25 +540,43 @@ def test_generate_android_layout(tmp_path: Path) -> None:
     )
 
 
-def test_generated_wrapper_contract(tmp_path: Path) -> None:
-    """The wrapper's pure part imports nothing from Android or LiteRT, and the Gradle files
-    say what the issue asks for."""
-    ctx = make_context(labels=("a$b", '"q"'), author="*/ evil", version="1 */")
-    gen = generate_android(ctx, FAKE_MODEL, tmp_path / "out")
-    kt = gen.kotlin.read_text(encoding="utf-8")
-    assert kt.isascii()
-    imports = re.findall(r"^import (\S+)", kt, flags=re.M)
-    assert {i for i in imports if i.startswith(("android.", "org.tensorflow."))} == {
+RUNTIME_IMPORTS = {
+    "interpreter": {
         "android.content.Context",
         "android.graphics.Bitmap",
         "org.tensorflow.lite.DataType",
         "org.tensorflow.lite.Interpreter",
-    }
+    },
+    "compiled-model": {
+        "android.content.Context",
+        "android.graphics.Bitmap",
+        "com.google.ai.edge.litert.Accelerator",
+        "com.google.ai.edge.litert.CompiledModel",
+        "com.google.ai.edge.litert.Environment",
+        "com.google.ai.edge.litert.TensorBuffer",
+    },
+}
+
+
+@pytest.mark.parametrize("runtime", ["compiled-model", "interpreter"])
+def test_generated_wrapper_contract(tmp_path: Path, runtime: str) -> None:
+    """The wrapper's pure part imports nothing from Android or LiteRT, and the Gradle files
+    say what the issue asks for."""
+    ctx = make_context(
+        labels=("a$b", '"q"'), author="*/ evil", version="1 */", runtime=AndroidRuntime(runtime)
+    )
+    gen = generate_android(ctx, FAKE_MODEL, tmp_path / "out")
+    kt = gen.kotlin.read_text(encoding="utf-8")
+    assert kt.isascii()
+    imports = re.findall(r"^import (\S+)", kt, flags=re.M)
+    litert = ("android.", "org.tensorflow.", "com.google.")
+    assert {i for i in imports if i.startswith(litert)} == RUNTIME_IMPORTS[runtime]
     pure = kt[kt.index("class FlowersClassifierPreprocessing(") :]
     code = "\n".join(
         line for line in pure.splitlines() if not line.strip().startswith(("*", "/*", "//"))
     )
-    for needle in ("Context", "Bitmap", "Interpreter", "DataType", "android", "tensorflow"):
+    for needle in ("Context", "Bitmap", "Interpreter", "DataType", "android", "tensorflow",
+                   "litert", "Accelerator", "TensorBuffer", "CompiledModel"):  # fmt: skip
         assert needle not in code, needle
     assert '"a\\$b",' in kt and '"\\"q\\"",' in kt
     # drop-in alone: nothing from the sample app (R, MainActivity) and no AndroidX
@@ -564,8 +588,10 @@ def test_generated_wrapper_contract(tmp_path: Path) -> None:
     assert "compileSdk = 35" in gradle and "minSdk = 24" in gradle
     assert 'noCompress += "tflite"' in gradle
     assert "implementation(libs.litert)" in gradle
+    assert "implementation(libs.litert.gpu)" not in gradle
     toml = (gen.android / "gradle" / "libs.versions.toml").read_text()
     assert 'name = "litert"' in toml and 'group = "com.google.ai.edge.litert"' in toml
+    assert "litert-gpu =" not in toml
     main = gen.android / "app/src/main/java/com/example/flowers/MainActivity.kt"
     activity = main.read_text()
     assert "androidx" not in activity
@@ -624,6 +650,31 @@ SNAPSHOT_CONTEXTS = {
             version="1.0",
         ),
         None,
+    ),
+    # the wrapper alone on the Interpreter runtime (the same model as android_rgb_float32)
+    "kotlin_rgb_interpreter": (
+        dict(
+            model_name="Flowers demo",
+            labels=("daisy", "dandelion", "rose", "sunflower", "tulip"),
+            input_shape=(1, 224, 224, 3),
+            mean=(123.675, 116.28, 103.53),
+            std=(58.395, 57.12, 57.375),
+            author="edgesdk tests",
+            version="1.0",
+            runtime=AndroidRuntime("interpreter"),
+        ),
+        "kotlin",
+    ),
+    # the Gradle files of an app that bundles the GPU accelerator
+    "gradle_rgb_gpu": (
+        dict(
+            model_name="Flowers demo",
+            labels=("daisy", "dandelion", "rose", "sunflower", "tulip"),
+            input_shape=(1, 224, 224, 3),
+            version="1.0",
+            runtime=AndroidRuntime("compiled-model", ("gpu",)),
+        ),
+        "android/gradle",
     ),
     # the wrapper alone for a grayscale, fully quantized model with awkward labels
     "kotlin_gray_int8": (
@@ -688,3 +739,69 @@ def test_snapshot(name: str, tmp_path: Path) -> None:
             f"{len(changed)} file(s) differ from tests/snapshots/{name} ({', '.join(changed)}); "
             f"if intended, rerun with EDGESDK_UPDATE_SNAPSHOTS=1 and review.\n{diff[:4000]}"
         )
+
+
+# ------------------------------------------------------------------------------------------
+# Runtimes and accelerators
+# ------------------------------------------------------------------------------------------
+
+
+def test_default_runtime_is_compiled_model_on_the_cpu() -> None:
+    rt = make_context().runtime
+    assert (rt.name, rt.accelerators, rt.gpu) == ("compiled-model", ("cpu",), False)
+    assert AndroidRuntime("COMPILED_MODEL", ["GPU", "cpu", "gpu"]).accelerators == ("cpu", "gpu")
+
+
+@pytest.mark.parametrize(
+    "runtime, accelerators, fragment",
+    [
+        ("tflite", (), "unknown Android runtime"),
+        ("compiled-model", ("tpu",), "unknown Android accelerator"),
+        ("compiled-model", ("npu",), "cannot be bundled"),
+        ("interpreter", ("gpu",), "CPU only"),
+    ],
+)
+def test_bad_runtime_options_are_refused(runtime: str, accelerators: tuple, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        AndroidRuntime(runtime, accelerators)
+    message = str(info.value)
+    assert fragment in message and "Supported:" in message and "Received:" in message
+
+
+def test_bad_runtime_options_fail_the_cli_cleanly(tmp_path: Path) -> None:
+    from .helpers import assert_user_error, run_cli
+
+    for args, fragment in (
+        (["--android-runtime", "nnapi"], "unknown Android runtime"),
+        (["--android-runtime", "interpreter", "--android-accelerator", "gpu"], "CPU only"),
+        (["--android-accelerator", "npu"], "cannot be bundled"),
+    ):
+        out = tmp_path / "never"
+        res = run_cli("package", tmp_path / "missing.h5", "-o", out, *args)
+        assert_user_error(res, fragment)
+        assert not out.exists()
+
+
+def test_versions_come_from_the_catalog_template() -> None:
+    build = android_build()
+    catalog = templates_root().joinpath("android", "gradle", "libs.versions.toml.jinja")
+    text = catalog.read_bytes().decode("utf-8")
+    for key in ("agp", "kotlin", "gradle", "litert"):
+        assert f'{key} = "{build[key]}"' in text
+    assert build["litert"] == "2.3.0" and build["agp"].startswith("8.13.")
+    # each version carries a comment saying where it was checked
+    assert text.count("# ") >= 8 and "agp-8-13-0-release-notes" in text
+
+
+def test_gpu_bundles_litert_gpu_and_the_tolerance_rule(tmp_path: Path) -> None:
+    ctx = make_context(runtime=AndroidRuntime("compiled-model", ("gpu",)))
+    gen = generate_android(ctx, FAKE_MODEL, tmp_path / "out")
+    gradle = (gen.android / "app" / "build.gradle.kts").read_text()
+    toml = (gen.android / "gradle" / "libs.versions.toml").read_text()
+    assert "implementation(libs.litert.gpu)" in gradle
+    assert 'litert-gpu = { group = "com.google.ai.edge.litert", name = "litert-gpu"' in toml
+    test = next((gen.android / "app" / "src" / "androidTest").rglob("GoldenInstrumentation.kt"))
+    assert "GPU_RELATIVE_TOLERANCE = 0.02f" in test.read_text()
+    assert gpu_tolerance(1e-5, 0.5) == pytest.approx(0.02)
+    assert gpu_tolerance(1e-5, 10.0) == pytest.approx(0.2)
+    assert gpu_tolerance(0.5, 1.0) == 0.5

@@ -1,11 +1,15 @@
 """Tiers 2 and 3 for the generated Kotlin: it compiles, and its pure part runs like Python.
 
-Tier 2: two generated apps (an ordinary one and one with hostile labels and names) and three
-apps from ``edgesdk package`` (float RGB, int8 RGB, float gray) compile with kotlinc against
-the real API 35 ``android.jar`` and the real LiteRT/TFLite classes, with ``R`` from
-``aapt2 link`` of the app's own resources and manifest; the instrumented golden test
-(``src/androidTest``) compiles against the same classpath plus the app classes; warnings are
-errors.
+Tier 2: generated apps on both runtimes (an ordinary one and one with hostile labels and names,
+each as ``interpreter`` and ``compiled-model``) and three apps from ``edgesdk package`` (float RGB
+and float gray on the default ``compiled-model`` runtime, int8 RGB on ``interpreter``) compile
+with kotlinc against the real API 35 ``android.jar``, with ``R`` from ``aapt2 link`` of the app's
+own resources and manifest; the instrumented golden test (``src/androidTest``) compiles against
+the same classpath plus the app classes; warnings are errors. The Interpreter variant compiles
+against the real TFLite 2.16.1 classes from Maven Central. The CompiledModel variant's classes
+(``com.google.ai.edge.litert``) are on Google's Maven only: it is a compile check against a stub
+of the documented API (``tests/kotlin/litert_api_stub``, signatures only, written from the API
+reference): it proves the generated code matches the documented signatures, not the behaviour.
 Tier 3: ``tests/kotlin/ParityHarness.kt`` runs the compiled pure pre/post-processing on the
 JVM (without android.jar or LiteRT on the classpath) on vectors written here, and its results
 are compared with :mod:`edgesdk.preprocess` (and Pillow for the gray formula). For the packaged
@@ -20,6 +24,7 @@ need the toolchain of ``tools/android_toolchain.py``; without it they fail, neve
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 import subprocess
@@ -32,7 +37,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgesdk.codegen import AndroidContext, android_context, generate_android
+from edgesdk.codegen import AndroidContext, AndroidRuntime, android_context, generate_android
 from edgesdk.preprocess import dequantize, prepare_input, top_k
 from edgesdk.verify import golden as gv
 
@@ -41,6 +46,8 @@ from .helpers import run_cli
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = ROOT / "tests" / "kotlin" / "ParityHarness.kt"
 HARNESS_MAIN = "dev.edgesdk.harness.ParityHarnessKt"
+#: Our stub of LiteRT's documented CompiledModel API (signatures only; see the file's header).
+LITERT_API_STUB = ROOT / "tests" / "kotlin" / "litert_api_stub" / "CompiledModelApiStub.kt"
 GOLDEN_HARNESS = ROOT / "tests" / "kotlin" / "GoldenHarness.kt.tmpl"
 FAKE_MODEL = b"\x1c\x00\x00\x00TFL3" + bytes(range(24))
 
@@ -112,6 +119,32 @@ def hostile_context() -> AndroidContext:
     )
 
 
+def compiled_model(ctx: AndroidContext, package: str, *accelerators: str) -> AndroidContext:
+    """``ctx`` on the CompiledModel runtime, in another package (so both variants compile in
+    one kotlinc run)."""
+    runtime = AndroidRuntime("compiled-model", accelerators)
+    return dataclasses.replace(ctx, runtime=runtime, android_package=package)
+
+
+def generated_contexts() -> dict[str, AndroidContext]:
+    """The generated apps of tier 2: each context on both runtimes."""
+    return {
+        "parity": dataclasses.replace(parity_context(), runtime=AndroidRuntime("interpreter")),
+        "hostile": dataclasses.replace(hostile_context(), runtime=AndroidRuntime("interpreter")),
+        "parity_cm": compiled_model(parity_context(), "dev.edgesdk.parity_cm", "gpu"),
+        "hostile_cm": compiled_model(hostile_context(), "dev.edgesdk.hostile_cm"),
+    }
+
+
+#: Generated apps: name -> (package folder, class, runtime).
+GENERATED = {
+    "parity": ("dev/edgesdk/parity", "ParityClassifier", "interpreter"),
+    "hostile": ("dev/edgesdk/hostile", "HostileClassifier", "interpreter"),
+    "parity_cm": ("dev/edgesdk/parity_cm", "ParityClassifier", "compiled-model"),
+    "hostile_cm": ("dev/edgesdk/hostile_cm", "HostileClassifier", "compiled-model"),
+}
+
+
 @dataclass(frozen=True)
 class PackagedApp:
     """An app written by ``edgesdk package --target android`` (with golden vectors)."""
@@ -139,7 +172,12 @@ def packaged_apps(
         # float32 RGB, golden cases from an eval folder of 20x20 PNGs (resized on the device)
         "eval_f32": (trained_h5, ["--eval-data", shapes_folder]),
         # int8 in and out, golden cases from 16x16 calibration data (half resized)
-        "int8": (trained_h5, ["--quantize", "int8", "--calibration-data", shapes_npz]),
+        # (on the Interpreter runtime: its wrapper compiles against the real TFLite classes)
+        "int8": (
+            trained_h5,
+            ["--quantize", "int8", "--calibration-data", shapes_npz, "--android-runtime",
+             "interpreter"],
+        ),  # fmt: skip
         # float32 grayscale 12x10, generated RGB golden images (the gray formula runs)
         "gray": (gray_h5, []),
     }
@@ -181,11 +219,11 @@ def built(tmp_path_factory, packaged_apps: dict[str, PackagedApp]) -> Built:
     at = _toolchain_module()
     tc = at.ensure()  # raises (-> test error) when the toolchain cannot be provisioned
     work = tmp_path_factory.mktemp("kotlin")
-    kotlin_sources: list[Path] = [HARNESS]
+    kotlin_sources: list[Path] = [HARNESS, LITERT_API_STUB]
     java_sources: list[Path] = []
     apps: dict[str, Path] = {}
     projects: list[tuple[str, Path, str]] = []
-    for name, ctx in (("parity", parity_context()), ("hostile", hostile_context())):
+    for name, ctx in generated_contexts().items():
         gen = generate_android(ctx, FAKE_MODEL, work / name)
         projects.append((name, gen.android, ctx.android_package))
         apps[name] = gen.out_dir
@@ -241,14 +279,31 @@ def _compile(at, tc, kotlin_sources, java_sources, classes) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def test_wrapper_and_apps_compile(built: Built) -> None:
-    apps = [
-        ("parity", "dev/edgesdk/parity", "ParityClassifier"),
-        ("hostile", "dev/edgesdk/hostile", "HostileClassifier"),
-    ] + [
+def _javap(built: Built, *args: str) -> str:
+    javap = Path(built.tc.javac).with_name("javap")
+    shown = subprocess.run(
+        [str(javap), "-cp", str(built.classes), *args], capture_output=True, text=True, timeout=120
+    )
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    return shown.stdout
+
+
+def _runtime_of(built: Built, name: str) -> str:
+    if name in GENERATED:
+        return GENERATED[name][2]
+    report = json.loads((built.packaged[name].out / "report.json").read_text())
+    return str(report["android"]["runtime"])
+
+
+def _all_apps(built: Built) -> list[tuple[str, str, str]]:
+    return [(name, pkg, cls) for name, (pkg, cls, _) in GENERATED.items()] + [
         (name, app.package.replace(".", "/"), app.class_name)
         for name, app in built.packaged.items()
     ]
+
+
+def test_wrapper_and_apps_compile(built: Built) -> None:
+    apps = _all_apps(built)
     for name, pkg, cls in apps:
         for suffix in ("", "Preprocessing", "$Category", "$Options", "$Companion"):
             assert (built.classes / pkg / f"{cls}{suffix}.class").is_file(), (name, suffix)
@@ -260,22 +315,96 @@ def test_wrapper_and_apps_compile(built: Built) -> None:
     )
 
 
+def test_interpreter_wrapper_compiles_against_the_real_litert_2_16_1_classes(built: Built) -> None:
+    """The Interpreter variant links to org.tensorflow.lite.Interpreter from the real TFLite
+    2.16.1 jar (Maven Central) on the classpath; nothing of it comes from our sources."""
+    assert not (built.classes / "org" / "tensorflow").exists()
+    names = [n for n in (*GENERATED, *built.packaged) if _runtime_of(built, n) == "interpreter"]
+    assert {"parity", "hostile", "int8"} <= set(names)
+    for name, pkg, cls in _all_apps(built):
+        if name not in names:
+            continue
+        code = _javap(built, "-c", "-p", f"{pkg.replace('/', '.')}.{cls}$Companion")
+        assert "org/tensorflow/lite/Interpreter" in code, name
+        assert "com/google/ai/edge/litert" not in code, name
+
+
+def test_compiled_model_wrapper_compile_check_against_a_stub_of_the_documented_api(
+    built: Built,
+) -> None:
+    """The CompiledModel variant compiles against our stub of LiteRT's documented Kotlin API
+    (signatures only): it calls the documented names with the documented types. This proves
+    nothing about LiteRT's behaviour; the real classes are on Google's Maven only."""
+    names = [n for n in (*GENERATED, *built.packaged) if _runtime_of(built, n) == "compiled-model"]
+    assert {"parity_cm", "hostile_cm", "eval_f32", "gray"} <= set(names)
+    for name, pkg, cls in _all_apps(built):
+        if name not in names:
+            continue
+        fqcn = f"{pkg.replace('/', '.')}.{cls}"
+        code = _javap(built, "-c", "-p", fqcn, f"{fqcn}$Companion")
+        for call in (
+            "com/google/ai/edge/litert/Environment$Companion.create",
+            "com/google/ai/edge/litert/Environment.getAvailableAccelerators",
+            "com/google/ai/edge/litert/CompiledModel$Companion.create",
+            "com/google/ai/edge/litert/CompiledModel$Options.\"<init>\"",
+            "com/google/ai/edge/litert/CompiledModel.createInputBuffers",
+            "com/google/ai/edge/litert/CompiledModel.run",
+            "com/google/ai/edge/litert/TensorBuffer.read",
+            "com/google/ai/edge/litert/TensorBuffer.write",
+        ):
+            assert call in code, (name, call)
+        assert "org/tensorflow/lite" not in code, name
+        # the accelerator actually compiled for is public API, next to what was asked for
+        public = _javap(built, fqcn)
+        for member in ("getAccelerator()", "getRequestedAccelerator()", "getFallbackReason()",
+                       "isFallback()", "getAvailableAccelerators()"):  # fmt: skip
+            assert member in public, (name, member)
+    # the stub is signatures only: every body throws
+    stub = LITERT_API_STUB.read_text(encoding="utf-8")
+    assert "compile check against a stub of the documented API" in stub
+    bodies = [line for line in stub.splitlines() if "= " in line and "fun " in line]
+    assert bodies and all(line.rstrip().endswith("stub()") for line in bodies), bodies
+
+
+def test_the_two_runtimes_share_one_preprocessing_class(built: Built) -> None:
+    """The pure pre/post-processing class is the same source text in both variants."""
+    marker = "/**\n * The pure-Kotlin half"
+    for base in ("parity", "hostile"):
+        texts = []
+        for name in (base, f"{base}_cm"):
+            pkg, cls, _ = GENERATED[name]
+            src = (built.apps[name] / "kotlin" / f"{cls}.kt").read_text(encoding="utf-8")
+            texts.append(src[src.index(marker) :])
+        assert texts[0] == texts[1], base
+
+
+def test_gradle_adds_litert_gpu_only_when_asked(built: Built) -> None:
+    def gradle(name: str) -> tuple[str, str]:
+        android = built.apps[name] / "android"
+        return (
+            (android / "app" / "build.gradle.kts").read_text(encoding="utf-8"),
+            (android / "gradle" / "libs.versions.toml").read_text(encoding="utf-8"),
+        )
+
+    app, catalog = gradle("parity_cm")  # --android-accelerator gpu
+    assert "implementation(libs.litert.gpu)" in app
+    assert 'name = "litert-gpu", version.ref = "litert"' in catalog
+    for name in ("hostile_cm", "parity", "eval_f32"):
+        app, catalog = gradle(name)
+        assert "implementation(libs.litert.gpu)" not in app and "litert-gpu =" not in catalog
+        assert "implementation(libs.litert)" in app
+
+
 def test_instrumented_golden_test_compiles(built: Built) -> None:
     """Tier 2 for src/androidTest: the runner is a plain android.app.Instrumentation."""
-    for pkg in ["dev/edgesdk/parity", "dev/edgesdk/hostile"] + [
-        app.package.replace(".", "/") for app in built.packaged.values()
-    ]:
+    for _, pkg, _ in _all_apps(built):
         for cls in ("GoldenInstrumentation", "GoldenVectors", "GoldenVectors$Case",
                     "GoldenResult", "GoldenCheck"):  # fmt: skip
             assert (built.classes / pkg / f"{cls}.class").is_file(), (pkg, cls)
-    javap = Path(built.tc.javac).with_name("javap")
-    shown = subprocess.run(
-        [str(javap), "-cp", str(built.classes), "dev.edgesdk.parity.GoldenInstrumentation"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    shown = _javap(built, "dev.edgesdk.parity.GoldenInstrumentation")
     assert "class dev.edgesdk.parity.GoldenInstrumentation extends android.app.Instrumentation" in (
-        shown.stdout
-    ), shown.stdout + shown.stderr
+        shown
+    ), shown
     gradle = (built.apps["parity"] / "android" / "app" / "build.gradle.kts").read_text()
     assert 'testInstrumentationRunner = "dev.edgesdk.parity.GoldenInstrumentation"' in gradle
     assert 'testApplicationId = "dev.edgesdk.parity.test"' in gradle
@@ -283,10 +412,7 @@ def test_instrumented_golden_test_compiles(built: Built) -> None:
 
 
 def test_standalone_wrapper_is_the_app_copy(built: Built) -> None:
-    for name, pkg, cls in (
-        ("parity", "dev/edgesdk/parity", "ParityClassifier"),
-        ("hostile", "dev/edgesdk/hostile", "HostileClassifier"),
-    ):
+    for name, (pkg, cls, _) in GENERATED.items():
         out = built.apps[name]
         standalone = out / "kotlin" / f"{cls}.kt"
         in_app = out / "android" / "app" / "src" / "main" / "java" / pkg / f"{cls}.kt"
@@ -543,7 +669,8 @@ def test_labels_round_trip_exactly(built: Built, tmp_path: Path) -> None:
     vectors = tmp_path / "labels.txt"
     vectors.write_text(
         "case hostile labels dev.edgesdk.hostile.HostileClassifier\n"
-        "case parity labels dev.edgesdk.parity.ParityClassifier\n",
+        "case parity labels dev.edgesdk.parity.ParityClassifier\n"
+        "case hostile_cm labels dev.edgesdk.hostile_cm.HostileClassifier\n",
         encoding="ascii",
     )
     results = tmp_path / "out.txt"
@@ -564,7 +691,9 @@ def test_labels_round_trip_exactly(built: Built, tmp_path: Path) -> None:
         data = s.encode("utf-16-be", "surrogatepass")
         return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
 
-    for name, ctx in (("hostile", hostile_context()), ("parity", parity_context())):
+    contexts = (("hostile", hostile_context()), ("parity", parity_context()),
+                ("hostile_cm", hostile_context()))  # fmt: skip
+    for name, ctx in contexts:
         assert len(got[name]) == len(ctx.labels)
         for label, back in zip(ctx.labels, got[name], strict=True):
             assert [ord(c) for c in back] == utf16_units(label), (label, back)
@@ -592,7 +721,8 @@ def golden_jvm(built: Built, tmp_path_factory) -> dict[str, dict]:
         assert proc.returncode == 0, proc.stdout + proc.stderr
         lines = {}
         for line in results.read_text(encoding="ascii").splitlines():
-            index, dtype, sha, result, top, k, *rest = line.split(" ")
+            *line_tokens, arrays = line.split(" ")
+            index, dtype, sha, result, top, k, *rest = line_tokens
             assert top == "top"
             k = int(k)
             pairs = rest[: 2 * k]
@@ -603,6 +733,7 @@ def golden_jvm(built: Built, tmp_path_factory) -> dict[str, dict]:
                 "result": json.loads(result),
                 "top": [(int(pairs[i]), _from_bits(pairs[i + 1])) for i in range(0, 2 * k, 2)],
                 "tensor": rest[2 * k + 1 :],
+                "arrays": arrays,
             }
         runs[name] = {"lines": lines, "seconds": time.perf_counter() - start}
     return runs
@@ -641,6 +772,8 @@ def test_golden_files_run_the_same_on_the_jvm(built: Built, golden_jvm: dict, na
         assert check.passed and check.input_match is True, got["result"]
         assert check.max_abs_diff == 0.0 and check.top1_got == case.top1
         assert check.tolerance == np.float32(case.tolerance)
+        # the array path of the CompiledModel runtime gives the same tensor and scores
+        assert got["arrays"] == "arrays=same", case.index
         assert got["top"] == [(i, np.float32(s)) for i, s in top_k(case.scores_array(), 5)]
         resized += (case.height, case.width) != (height, width)
     assert resized >= 8  # the resize path ran for at least half of the cases
