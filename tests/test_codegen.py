@@ -32,8 +32,8 @@ from edgesdk.codegen.context import (
     default_class_name,
     float32,
 )
-from edgesdk.codegen.runtime import AndroidRuntime, gpu_tolerance
 from edgesdk.codegen.filters import android_string, kdoc, kotlin_float, kotlin_string
+from edgesdk.codegen.runtime import AndroidRuntime, gpu_tolerance
 from edgesdk.errors import CodegenError, ConfigError, EdgeSdkError, OutputError
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"

@@ -117,12 +117,19 @@ def test_orchestration_only_passing_run_on_an_emulator(out: Path, fake_sdk: Path
     assert [Path(p).name for p in installs] == ["app-debug.apk", "app-debug-androidTest.apk"]
     instrument = [c for c in adb if "instrument" in c]
     assert instrument == [
-        ["-s", "emulator-5554", "shell", "am", "instrument", "-w", "-r",
-         "com.example.cnn.test/com.example.cnn.GoldenInstrumentation"]
+        ["-s", "emulator-5554", "shell", "am", "instrument", "-w", "-r", "-e", "accelerator",
+         acc, "com.example.cnn.test/com.example.cnn.GoldenInstrumentation"]
+        for acc in ("CPU", "GPU")
     ]  # fmt: skip
     assert ["-s", "emulator-5554", "emu", "kill"] in adb
     logs = Path(dev["logs"])
-    assert (logs / "gradle.log").is_file() and (logs / "instrument.txt").is_file()
+    assert (logs / "gradle.log").is_file() and (logs / "instrument-cpu.txt").is_file()
+    # the stand-in device offers no GPU: its column says so, and the run still passes
+    gpu = dev["accelerators"]["GPU"]
+    assert gpu["status"] == "not_available" and gpu["cases"] == [] and "not available" in (
+        gpu["reason"]
+    )
+    assert dev["accelerators"]["CPU"] == {"status": "passed", "passed": True}
 
 
 def test_orchestration_only_human_output(out: Path, fake_sdk: Path) -> None:
@@ -130,6 +137,42 @@ def test_orchestration_only_human_output(out: Path, fake_sdk: Path) -> None:
     assert res.exit_code == 0, res.stderr
     assert "On device (tier 4) PASSED on emulator-5554" in res.stderr
     assert "6/6 golden cases passed" in res.stderr and "Golden cases, device" in res.stderr
+
+
+def test_orchestration_only_gpu_is_a_separate_column(
+    out: Path, fake_sdk: Path, monkeypatch
+) -> None:
+    """Orchestration only: on a device that offers the GPU, the golden test runs there too,
+    rechecked on the host with the GPU tolerance, and shown as its own column."""
+    monkeypatch.setenv("EDGESDK_FAKE_GPU", "pass")
+    res, obj = _verify(out, "--emulator", "")
+    assert res.exit_code == 0, res.stderr
+    gpu = obj["device"]["accelerators"]["GPU"]
+    assert gpu["status"] == "passed" and len(gpu["cases"]) == 6
+    assert "max(tolerance, 0.02 * max(1, max |host score|))" == gpu["tolerance_rule"]
+    res = run_cli("verify", out, "--emulator", "edgesdk_test")
+    assert res.exit_code == 0, res.stderr
+    flat = " ".join(res.stderr.split())
+    assert "GPU: PASSED 6/6" in flat and "(tier 4), CPU and GPU" in flat, res.stderr[-3000:]
+
+
+def test_orchestration_only_a_failing_gpu_case_exits_3(
+    out: Path, fake_sdk: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("EDGESDK_FAKE_GPU", "fail")
+    res, obj = _verify(out, "--emulator", "")
+    assert res.exit_code == 3, res.stderr
+    dev = obj["device"]
+    assert dev["accelerators"]["CPU"]["passed"] is True  # the CPU run itself passed
+    assert dev["accelerators"]["GPU"]["failing_cases"] == [3]
+    assert dev["passed"] is False and dev["status"] == "failed"
+
+
+def test_orchestration_only_gpu_not_offered_is_shown(out: Path, fake_sdk: Path) -> None:
+    res = run_cli("verify", out, "--emulator", "edgesdk_test")
+    assert res.exit_code == 0, res.stderr
+    flat = " ".join(res.stderr.split())
+    assert "GPU: not available on this device" in flat
 
 
 def test_orchestration_only_failing_case_exits_3(out: Path, fake_sdk: Path, monkeypatch) -> None:

@@ -86,19 +86,33 @@ def _num(value: float | None, fmt: str = ".2e") -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def _case_table(title: str, extra_column: str, cases: Any, extra: Any) -> Any:
-    """One row per golden case; ``extra(case)`` fills the column before the result."""
+def _case_table(
+    title: str, extra_column: str, cases: Any, extra: Any, gpu: dict[int, Any] | None = None
+) -> Any:
+    """One row per golden case; ``extra(case)`` fills the column before the result. ``gpu``
+    (case index -> the GPU run's check) adds the GPU as its own columns."""
     from rich.table import Table
 
     table = Table(title=title)
-    for col in ("case", "size", "top-1 expected", "top-1 got", "max |diff|", "tolerance",
-                extra_column, "result"):  # fmt: skip
+    columns = ["case", "size", "top-1 expected", "top-1 got", "max |diff|", "tolerance",
+               extra_column, "result"]  # fmt: skip
+    if gpu is not None:
+        columns += ["GPU |diff|", "GPU tolerance", "GPU"]
+    for col in columns:
         table.add_column(col)
     for c in cases:
-        table.add_row(
+        row = [
             str(c.index), f"{c.width}x{c.height}", str(c.top1_expected), str(c.top1_got),
             _num(c.max_abs_diff), _num(c.tolerance), extra(c), _verdict(c.passed),
-        )  # fmt: skip
+        ]  # fmt: skip
+        if gpu is not None:
+            g = gpu.get(c.index)
+            row += (
+                ["-", "-", "-"]
+                if g is None
+                else [_num(g.max_abs_diff), _num(g.tolerance), _verdict(g.passed)]
+            )
+        table.add_row(*row)
     return table
 
 
@@ -172,12 +186,32 @@ def _print(con: Any, result: Any) -> None:
         )
         for problem in dev.problems:
             con.print(f"  [red]{escape(problem)}[/red]")
+        gpu = dev.gpu
+        gpu_cases = None
+        if gpu is None:
+            con.print("  GPU: not run")
+        elif gpu.status == "not_available":
+            con.print(f"  GPU: not available on this device ({escape(gpu.reason)})")
+        else:
+            from ..codegen.runtime import GPU_RELATIVE_TOLERANCE
+
+            gpu_cases = {c.index: c for c in gpu.cases}
+            gpu_ok = sum(c.passed for c in gpu.cases)
+            con.print(
+                f"  GPU: {_verdict(gpu.passed)} {gpu_ok}/{dev.expected_cases} golden cases "
+                f"(tolerance max(tolerance, {GPU_RELATIVE_TOLERANCE} * max(1, max |host score|)):"
+                " GPU backends may compute in fp16)"
+            )
+            for problem in gpu.problems:
+                con.print(f"  [red]GPU: {escape(problem)}[/red]")
         con.print(
             _case_table(
-                f"Golden cases, device {escape(dev.serial or '')} (tier 4)",
+                f"Golden cases, device {escape(dev.serial or '')} (tier 4), CPU"
+                + (" and GPU" if gpu_cases is not None else ""),
                 "latency (ms)",
                 dev.cases,
                 lambda c: _num(c.latency_ms, ".2f"),
+                gpu_cases,
             )
         )
         if dev.logs:

@@ -42,9 +42,9 @@ JAVA_KEYWORDS = frozenset(
 #: would shadow an import or a Kotlin built-in, or clash with another generated file.
 RESERVED_CLASS_NAMES = frozenset(
     "Accelerator Any Array Boolean Byte ByteArray ByteBuffer ByteOrder Bitmap Category Char "
-    "Closeable CompiledModel Context DataType Double Environment FileChannel FileInputStream Float FloatArray Int IntArray "
-    "Interpreter List Long MappedByteBuffer Nothing Options R BuildConfig Short String "
-    "TensorBuffer TensorType Unit".split()
+    "Closeable CompiledModel Context DataType Double Environment FileChannel FileInputStream "
+    "Float FloatArray Int IntArray Interpreter List Long MappedByteBuffer Nothing Options R "
+    "BuildConfig Short String TensorBuffer TensorType Unit".split()
 )
 #: File names of the sample app's own sources (compared case-insensitively: the wrapper
 #: lands in the same folder, and macOS / Windows file systems ignore case).

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..codegen.runtime import GPU_RELATIVE_TOLERANCE, gpu_tolerance
 from ..errors import EnvironmentMissingError
 from . import golden as gv
 
@@ -351,6 +352,40 @@ def parse_instrumentation(text: str) -> InstrumentationOutput:
 # ------------------------------------------------------------------------------ result
 
 
+#: The accelerators the golden test runs on, in order: the CPU always, then the GPU when the
+#: device offers it (the test's ``accelerator`` argument; it never falls back).
+ACCELERATORS = ("CPU", "GPU")
+
+
+@dataclass(frozen=True)
+class AcceleratorRun:
+    """The golden test on one accelerator other than the CPU (the CPU run is the main result)."""
+
+    accelerator: str
+    status: str  #: passed, failed, crashed, not_available
+    cases: tuple[gv.CaseCheck, ...] = ()
+    summary: dict[str, Any] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+    reason: str = ""  #: why it was not available
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accelerator": self.accelerator,
+            "status": self.status,
+            "passed": self.passed,
+            "cases": [c.to_dict() for c in self.cases],
+            "failing_cases": [c.index for c in self.cases if not c.passed],
+            "problems": list(self.problems),
+            "reason": self.reason,
+            "tolerance_rule": "max(tolerance, "
+            f"{GPU_RELATIVE_TOLERANCE} * max(1, max |host score|))",
+        }
+
+
 @dataclass(frozen=True)
 class DeviceVerification:
     """The golden test on a device (tier 4), or why it did not run."""
@@ -370,6 +405,8 @@ class DeviceVerification:
     message: str = ""
     timings_s: dict[str, float] = field(default_factory=dict)
     logs: str | None = None
+    gpu: AcceleratorRun | None = None  #: the GPU run; None when it was not attempted
+    cpu_status: str = ""  #: the CPU run's own status ("" = ``status``)
 
     @property
     def ran(self) -> bool:
@@ -399,6 +436,13 @@ class DeviceVerification:
             "message": self.message,
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
             "logs": self.logs,
+            "accelerators": {
+                "CPU": {
+                    "status": self.cpu_status or self.status,
+                    "passed": (self.cpu_status or self.status) == "passed",
+                },
+                "GPU": None if self.gpu is None else self.gpu.to_dict(),
+            },
         }
 
 
@@ -406,14 +450,18 @@ def not_run(reason: str) -> DeviceVerification:
     return DeviceVerification(tier="device", status="not_run", passed=False, message=reason)
 
 
-def _recheck(check: gv.CaseCheck, case: gv.GoldenCase) -> bool:
-    """Apply the pass rule on the host to what the device reported (never trust a bare flag)."""
+def _recheck(check: gv.CaseCheck, case: gv.GoldenCase, accelerator: str = "CPU") -> bool:
+    """Apply the pass rule on the host to what the device reported (never trust a bare flag).
+    On the GPU the tolerance is :func:`~edgesdk.codegen.runtime.gpu_tolerance`."""
     import numpy as np
 
     if check.max_abs_diff is None or check.top1_got < 0:
         return False
-    tol = np.float32(case.tolerance)
     ref = case.scores_array()
+    tol = np.float32(case.tolerance)
+    if accelerator == "GPU":
+        largest = float(np.max(np.abs(ref))) if ref.size else 0.0
+        tol = np.float32(gpu_tolerance(case.tolerance, largest))
     top1_ok = check.top1_got == case.top1 or (
         0 <= check.top1_got < ref.size and ref[case.top1] - ref[check.top1_got] <= tol
     )
@@ -422,9 +470,15 @@ def _recheck(check: gv.CaseCheck, case: gv.GoldenCase) -> bool:
 
 
 def interpret(
-    output: InstrumentationOutput, golden: gv.GoldenSet, golden_sha256: str, model_sha256: str
+    output: InstrumentationOutput,
+    golden: gv.GoldenSet,
+    golden_sha256: str,
+    model_sha256: str,
+    accelerator: str = "CPU",
 ) -> tuple[str, tuple[gv.CaseCheck, ...], dict[str, Any], tuple[str, ...]]:
-    """``(status, cases, summary, problems)`` from parsed ``am instrument`` output.
+    """``(status, cases, summary, problems)`` from parsed ``am instrument`` output of the run
+    on ``accelerator``. ``status`` is ``not_available`` when the test reports that the device
+    does not offer that accelerator (or, for the GPU, predates the ``accelerator`` argument).
 
     Raises :class:`DeviceSetupError` when the output shows the test never started
     (instrumentation missing) or was cut off.
@@ -456,7 +510,7 @@ def interpret(
         if case is None:
             problems.append(f"the device reported case {check.index}, which the golden set lacks")
             continue
-        host_verdict = _recheck(check, case)
+        host_verdict = _recheck(check, case, accelerator)
         if host_verdict != check.passed:
             problems.append(
                 f"case {check.index}: the device said passed={check.passed}, the host rule says "
@@ -471,6 +525,15 @@ def interpret(
             summary = json.loads(raw_summary)
         except ValueError:
             problems.append(f"unreadable summary {raw_summary[:80]!r}")
+    ran_on = str(summary.get("accelerator", "CPU")).upper()
+    if summary and summary.get("accelerator_available") is False:
+        return "not_available", (), summary, ()
+    if summary and ran_on != accelerator:
+        if accelerator != "CPU" and "accelerator" not in summary:
+            reason = "the app's golden test has no accelerator argument"
+            summary = {**summary, "accelerator_reason": reason}
+            return "not_available", (), summary, ()
+        problems.append(f"asked for the {accelerator}, the test ran on the {ran_on}")
     if output.result_code is None and not summary:
         raise DeviceSetupError(
             "instrument",
@@ -891,24 +954,42 @@ def verify_device(
         _install(runner, adb, serial, test_apk)
         timings["install"] = time.monotonic() - t
 
-        step(f"Running the golden test on {serial}")
-        t = time.monotonic()
-        res = runner.run(
-            [str(adb), "-s", serial, "shell", "am", "instrument", "-w", "-r", plan.ids.component],
-            timeout=test_timeout,
-            stage="instrument",
-            log="instrument.txt",
-            what="the golden test (am instrument)",
-        )
-        timings["test"] = time.monotonic() - t
-        parsed = parse_instrumentation(res.stdout)
-        status, cases, summary, problems = interpret(
-            parsed, plan.golden, plan.golden_sha256, plan.model_sha256
-        )
+        runs: dict[str, tuple[str, tuple[gv.CaseCheck, ...], dict[str, Any], tuple[str, ...]]]
+        runs = {}
+        for accelerator in ACCELERATORS:
+            step(f"Running the golden test on {serial} ({accelerator})")
+            t = time.monotonic()
+            res = runner.run(
+                [str(adb), "-s", serial, "shell", "am", "instrument", "-w", "-r",
+                 "-e", "accelerator", accelerator, plan.ids.component],
+                timeout=test_timeout,
+                stage="instrument",
+                log=f"instrument-{accelerator.lower()}.txt",
+                what=f"the golden test on the {accelerator} (am instrument)",
+            )  # fmt: skip
+            timings[f"test_{accelerator.lower()}"] = time.monotonic() - t
+            parsed = parse_instrumentation(res.stdout)
+            runs[accelerator] = interpret(
+                parsed, plan.golden, plan.golden_sha256, plan.model_sha256, accelerator
+            )
+            if accelerator == "CPU" and runs["CPU"][0] == "crashed":
+                break
+        timings["test"] = sum(v for k, v in timings.items() if k.startswith("test_"))
+        status, cases, summary, problems = runs["CPU"]
+        gpu = None
+        if "GPU" in runs:
+            g_status, g_cases, g_summary, g_problems = runs["GPU"]
+            gpu = AcceleratorRun(
+                "GPU", g_status, g_cases, g_summary, g_problems,
+                str(g_summary.get("accelerator_reason", "")),
+            )  # fmt: skip
+        gpu_ok = gpu is None or gpu.status in ("passed", "not_available")
         return DeviceVerification(
             tier="device",
-            status=status,
-            passed=status == "passed",
+            status=status if status != "passed" or gpu_ok else "failed",
+            passed=status == "passed" and gpu_ok,
+            gpu=gpu,
+            cpu_status=status,
             serial=serial,
             avd=avd_name,
             started_emulator=emulator is not None,
