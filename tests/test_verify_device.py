@@ -149,6 +149,7 @@ def test_orchestration_only_gpu_is_a_separate_column(
     assert res.exit_code == 0, res.stderr
     gpu = obj["device"]["accelerators"]["GPU"]
     assert gpu["status"] == "passed" and len(gpu["cases"]) == 6
+    assert obj["checks"][3] == {"check": "golden_gpu", "tier": "device", "status": "passed"}
     assert "max(tolerance, 0.02 * max(1, max |host score|))" == gpu["tolerance_rule"]
     res = run_cli("verify", out, "--emulator", "edgesdk_test")
     assert res.exit_code == 0, res.stderr

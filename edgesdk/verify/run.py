@@ -71,10 +71,17 @@ class VerifyResult:
         dev: dict[str, Any] = {"status": self.device.status}
         if self.device.status in ("not_run", "environment_error"):
             dev["reason"] = self.device.message
+        gpu_run = self.device.gpu
+        gpu: dict[str, Any] = {"status": "not_run", "reason": "the device test did not run"}
+        if gpu_run is not None and gpu_run.status == "not_available":
+            gpu = {"status": "not_run", "reason": gpu_run.reason or "the device has no GPU"}
+        elif gpu_run is not None:
+            gpu = {"status": "passed" if gpu_run.passed else "failed"}
         return [
             {"check": "host_parity", "tier": "host", **status(self.host, self.host_skipped)},
             {"check": "golden", "tier": "host", **status(self.golden, self.golden_skipped)},
             {"check": "golden", "tier": "device", **dev},
+            {"check": "golden_gpu", "tier": "device", **gpu},
         ]
 
     def to_dict(self) -> dict[str, Any]:
