@@ -39,7 +39,7 @@ import kotlin.math.floor
  * single operations the accelerator cannot run on CPU kernels; the Kotlin API documents no
  * per-operation query.
  *
- * Creating an instance compiles the model (GPU: hundreds of milliseconds): create it once, off
+ * Creating an instance compiles the model for its accelerator: create it once, off
  * the main thread, and reuse it. An instance is not thread-safe: call it from one thread at a time.
  */
 class DigitsModel private constructor(

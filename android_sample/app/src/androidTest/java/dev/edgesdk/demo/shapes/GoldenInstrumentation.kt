@@ -7,7 +7,9 @@ import android.graphics.Bitmap
 import android.os.Build
 import android.os.Bundle
 import android.util.Log
+import com.google.ai.edge.litert.Accelerator
 import java.util.Locale
+import kotlin.math.abs
 
 /**
  * Runs every golden case through [ShapesClassifier] on the device, from raw pixels, with the real
@@ -18,8 +20,14 @@ import java.util.Locale
  * as `testInstrumentationRunner`. Run it with `edgesdk verify OUT --emulator`, or by hand:
  *
  * ```
- * adb shell am instrument -w -r dev.edgesdk.demo.shapes.test/dev.edgesdk.demo.shapes.GoldenInstrumentation
+ * adb shell am instrument -w -r -e accelerator CPU dev.edgesdk.demo.shapes.test/dev.edgesdk.demo.shapes.GoldenInstrumentation
  * ```
+ *
+ * The argument `accelerator` (CPU, the default, or GPU) picks where the model runs. The run never
+ * falls back: it compiles for that accelerator alone, and when the device does not offer it
+ * the summary says `"available":false` with the reason, and no case runs. On the GPU each case's
+ * tolerance is `max(tolerance, 0.02 * max(1, max |host score|))`: GPU backends may compute in fp16.
+ * The summary names `accelerator` and `accelerator_available`.
  *
  * Reports, in the status format of the JUnit runner (so Gradle's `connectedDebugAndroidTest` can
  * list the cases): per case a status with code 1 (started), then 0 (passed) or -2 (failed) with
@@ -29,8 +37,12 @@ import java.util.Locale
  */
 class GoldenInstrumentation : Instrumentation() {
 
+    /** The `accelerator` argument, upper case: CPU (default) or GPU. */
+    private var accelerator: String = "CPU"
+
     override fun onCreate(arguments: Bundle?) {
         super.onCreate(arguments)
+        accelerator = (arguments?.getString(ARG_ACCELERATOR) ?: "CPU").uppercase(Locale.ROOT)
         start()
     }
 
@@ -62,7 +74,16 @@ class GoldenInstrumentation : Instrumentation() {
         val results = ArrayList<GoldenResult>()
         val text = StringBuilder()
         var warmupMs = 0.0
-        ShapesClassifier.create(targetContext).use { classifier ->
+        val gpu = accelerator == "GPU"
+        require(accelerator == "CPU" || gpu) { "accelerator must be CPU or GPU, was $accelerator" }
+        val classifier = try {
+            // No fallback: the run is on this accelerator or not at all.
+            ShapesClassifier.create(targetContext, ShapesClassifier.Options(Accelerator.valueOf(accelerator)))
+        } catch (e: IllegalStateException) {
+            return unavailable(e.message ?: e.toString(), goldenBytes, modelSha)
+        }
+        check(classifier.accelerator.name == accelerator) { "asked for $accelerator, compiled for ${classifier.accelerator}" }
+        classifier.use {
             val preprocessing = ShapesClassifierPreprocessing.forModel()
             golden.cases.firstOrNull()?.let { first ->
                 val start = System.nanoTime()
@@ -86,7 +107,7 @@ class GoldenInstrumentation : Instrumentation() {
                 val bitmap = Bitmap.createBitmap(pixels, case.width, case.height, Bitmap.Config.ARGB_8888)
                 val bitmapTop1 = classifier.classify(bitmap, 1).firstOrNull()?.index ?: -1
                 bitmap.recycle()
-                val r = GoldenCheck.compare(case, scores, inputSha, latencyMs, bitmapTop1)
+                val r = GoldenCheck.compare(if (gpu) gpuCase(case) else case, scores, inputSha, latencyMs, bitmapTop1)
                 results.add(r)
 
                 status.putString(KEY_CASE, r.toJson())
@@ -96,6 +117,8 @@ class GoldenInstrumentation : Instrumentation() {
             }
         }
         val extra = linkedMapOf(
+            "accelerator" to GoldenCheck.jsonString(accelerator),
+            "accelerator_available" to "true",
             "golden_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(GoldenCheck.sha256(goldenBytes))),
             "model_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(modelSha)),
             "warmup_ms" to String.format(Locale.ROOT, "%.3f", warmupMs),
@@ -103,8 +126,32 @@ class GoldenInstrumentation : Instrumentation() {
         )
         val summary = GoldenCheck.summaryJson(results, extra)
         val passed = results.count { it.passed }
-        text.append("edgesdk golden test: $passed/${results.size} cases passed on ${Build.MANUFACTURER} ${Build.MODEL}\n")
+        text.append("edgesdk golden test: $passed/${results.size} cases passed on $accelerator of ${Build.MANUFACTURER} ${Build.MODEL}\n")
         return summary to text.toString()
+    }
+
+    /** The summary of a run on an accelerator the device does not offer: nothing ran. */
+    private fun unavailable(reason: String, goldenBytes: ByteArray, modelSha: ByteArray): Pair<String, String> {
+        val extra = linkedMapOf(
+            "accelerator" to GoldenCheck.jsonString(accelerator),
+            "accelerator_available" to "false",
+            "accelerator_reason" to GoldenCheck.jsonString(reason),
+            "golden_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(GoldenCheck.sha256(goldenBytes))),
+            "model_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(modelSha)),
+            "device" to deviceJson(),
+        )
+        return GoldenCheck.summaryJson(emptyList(), extra) to "edgesdk golden test: $accelerator not available: $reason\n"
+    }
+
+    /** [case] with the GPU tolerance (see the class comment). */
+    private fun gpuCase(case: GoldenVectors.Case): GoldenVectors.Case {
+        var largest = 1f
+        for (s in case.scores) largest = maxOf(largest, abs(s))
+        val tolerance = maxOf(case.tolerance, GPU_RELATIVE_TOLERANCE * largest)
+        return GoldenVectors.Case(
+            case.index, case.width, case.height, case.channels, case.pixels, case.output,
+            case.scores, case.top1, tolerance, case.inputSha256,
+        )
     }
 
     private fun deviceJson(): String = buildString {
@@ -117,6 +164,8 @@ class GoldenInstrumentation : Instrumentation() {
 
     private companion object {
         const val TAG = "edgesdk"
+        const val ARG_ACCELERATOR = "accelerator"
+        const val GPU_RELATIVE_TOLERANCE = 0.02f
         const val ID = "edgesdk"
         const val TEST_CLASS = "dev.edgesdk.demo.shapes.GoldenInstrumentation"
         const val KEY_CASE = "edgesdk.case"
