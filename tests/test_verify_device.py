@@ -11,6 +11,7 @@ golden files, it runs no model.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -207,6 +208,65 @@ def test_orchestration_only_a_device_claim_is_rechecked_on_the_host(out: Path) -
     status, cases, _, problems = dv.interpret(dv.parse_instrumentation(text), g, "", "")
     assert status == "failed" and cases[0].passed is False
     assert any("host rule" in p for p in problems) and any("1 of 6" in p for p in problems)
+
+
+def _one_case_output(c, diff: float, summary: dict) -> str:
+    line = json.dumps({
+        "index": c.index, "width": c.width, "height": c.height, "top1_expected": c.top1,
+        "top1_got": c.top1, "max_abs_diff": diff, "tolerance": c.tolerance,
+        "input_match": True, "bitmap_top1": c.top1, "latency_ms": 1.0, "passed": True,
+    })  # fmt: skip
+    text = f"INSTRUMENTATION_STATUS: edgesdk.case={line}\nINSTRUMENTATION_STATUS_CODE: 0\n"
+    summary_line = json.dumps(summary, separators=(",", ":"))
+    return text + f"INSTRUMENTATION_RESULT: edgesdk.summary={summary_line}\nINSTRUMENTATION_CODE: -1\n"
+
+
+def test_gpu_cases_are_rechecked_with_the_gpu_tolerance(out: Path) -> None:
+    """A diff above the CPU tolerance passes on the GPU when within the GPU rule, and a diff
+    beyond it fails there even when the device says passed."""
+    from edgesdk.codegen.runtime import gpu_tolerance
+    from edgesdk.verify import golden as gv
+
+    g = gv.read_golden(out / "android" / gv.ANDROID_ASSET_DIR)
+    g1 = dataclasses.replace(g, cases=g.cases[:1])
+    c = g.cases[0]
+    gpu_tol = gpu_tolerance(c.tolerance, max(abs(x) for x in c.scores))
+    assert gpu_tol > 10 * c.tolerance
+    summary = {"passed": True, "cases": 1, "accelerator": "GPU", "accelerator_available": True}
+    within = dv.parse_instrumentation(_one_case_output(c, gpu_tol / 2, summary))
+    status, cases, _, problems = dv.interpret(within, g1, "", "", "GPU")
+    assert cases[0].passed is True and not [p for p in problems if "host rule" in p]
+    cpu_summary = {**summary, "accelerator": "CPU"}
+    status, cases, _, _ = dv.interpret(
+        dv.parse_instrumentation(_one_case_output(c, gpu_tol / 2, cpu_summary)), g1, "", "", "CPU"
+    )
+    assert cases[0].passed is False  # the same diff fails on the CPU
+    beyond = dv.parse_instrumentation(_one_case_output(c, gpu_tol * 2, summary))
+    status, cases, _, problems = dv.interpret(beyond, g1, "", "", "GPU")
+    assert status == "failed" and cases[0].passed is False
+
+
+def test_a_gpu_run_that_ran_elsewhere_or_is_missing_is_never_counted(out: Path) -> None:
+    from edgesdk.verify import golden as gv
+
+    g = gv.read_golden(out / "android" / gv.ANDROID_ASSET_DIR)
+    c = g.cases[0]
+    # the test says it ran on the CPU when the GPU was asked for: a failure, with the reason
+    on_cpu = {"passed": True, "cases": 1, "accelerator": "CPU", "accelerator_available": True}
+    status, _, _, problems = dv.interpret(
+        dv.parse_instrumentation(_one_case_output(c, 0.0, on_cpu)), g, "", "", "GPU"
+    )
+    assert status == "failed" and any("asked for the GPU" in p for p in problems)
+    # the device has no GPU: not available, no cases
+    absent = {"passed": False, "cases": 0, "accelerator": "GPU", "accelerator_available": False,
+              "accelerator_reason": "GPU is not available"}  # fmt: skip
+    text = "INSTRUMENTATION_RESULT: edgesdk.summary=" + json.dumps(absent) + "\n"
+    status, cases, summary, _ = dv.interpret(
+        dv.parse_instrumentation(text + "INSTRUMENTATION_CODE: -1\n"), g, "", "", "GPU"
+    )
+    assert (status, cases, summary["accelerator_reason"]) == (
+        "not_available", (), "GPU is not available"
+    )
 
 
 def test_orchestration_only_crash_is_a_device_failure(

@@ -528,12 +528,12 @@ def interpret(
     ran_on = str(summary.get("accelerator", "CPU")).upper()
     if summary and summary.get("accelerator_available") is False:
         return "not_available", (), summary, ()
-    if summary and ran_on != accelerator:
+    if summary and not summary.get("error"):
         if accelerator != "CPU" and "accelerator" not in summary:
             reason = "the app's golden test has no accelerator argument"
-            summary = {**summary, "accelerator_reason": reason}
-            return "not_available", (), summary, ()
-        problems.append(f"asked for the {accelerator}, the test ran on the {ran_on}")
+            return "not_available", (), {**summary, "accelerator_reason": reason}, ()
+        if ran_on != accelerator:
+            problems.append(f"asked for the {accelerator}, the test ran on the {ran_on}")
     if output.result_code is None and not summary:
         raise DeviceSetupError(
             "instrument",
