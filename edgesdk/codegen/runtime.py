@@ -15,8 +15,9 @@ golden checker, the sample screen):
 ``accelerators`` names what the app bundles: ``cpu`` always; ``gpu`` adds the
 ``com.google.ai.edge.litert:litert-gpu`` artifact (from LiteRT 2.3.0 the GPU accelerator is a
 separate artifact; without it ``Accelerator.GPU`` is not registered). ``npu`` is refused: NPU
-runtimes are vendor libraries delivered through Play for On-device AI (AI Packs and feature
-modules), which this generator does not write.
+runtimes are vendor libraries (the ``litert_npu_runtime_libraries`` download) delivered as Play
+Feature Delivery modules, with AOT-compiled models in Play AI Packs
+(ai.google.dev/edge/litert/next/npu, checked December 2026), which this generator does not write.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ DEFAULT_ANDROID_RUNTIME = COMPILED_MODEL
 ANDROID_ACCELERATORS = ("cpu", "gpu")
 _REFUSED = {
     "npu": (
-        "NPU runtimes are vendor libraries delivered with Play for On-device AI (AI Packs and "
-        "feature modules), which edgesdk does not generate; the CompiledModel wrapper still "
-        "accepts Accelerator.NPU at run time and reports a fallback when it is not there"
+        "NPU runtimes are vendor libraries (litert_npu_runtime_libraries, a download) delivered "
+        "as Play Feature Delivery modules, with AOT-compiled models in Play AI Packs "
+        "(ai.google.dev/edge/litert/next/npu), which edgesdk does not generate; the "
+        "CompiledModel wrapper still accepts Accelerator.NPU at run time and reports a "
+        "fallback when it is not there"
     ),
 }
 
