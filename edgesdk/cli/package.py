@@ -67,12 +67,14 @@ def package_command(
     android_runtime: str = typer.Option(
         "compiled-model",
         "--android-runtime",
+        metavar="RUNTIME",
         help="LiteRT API of the wrapper: compiled-model (CompiledModel, CPU/GPU) or "
         "interpreter (Interpreter, CPU only).",
     ),
     android_accelerator: Optional[list[str]] = typer.Option(
         None,
         "--android-accelerator",
+        metavar="ACCELERATOR",
         help="Accelerator the app bundles besides the CPU (repeatable): gpu adds litert-gpu.",
     ),
     json_output: bool = typer.Option(
