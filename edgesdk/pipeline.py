@@ -295,7 +295,7 @@ def package(
     step("Loading model")
     t = time.perf_counter()
     with stdout_to_stderr():
-        loaded = load_model(config.model)
+        loaded = load_model(config.model, trust_model=config.trust_model)
     timings["load_s"] = time.perf_counter() - t
     task = tasks.infer(loaded)
     spec = loaded.inputs[0]

@@ -23,6 +23,12 @@ def verify_command(
         None, "--data", help="Image folder or .npz to compare on (default: random inputs)."
     ),
     samples: int = typer.Option(100, "--samples", help="At most this many samples."),
+    trust_model: bool = typer.Option(
+        False,
+        "--trust-model",
+        help="Load a reference model that carries code (Lambda layers, custom objects, "
+        "file/process ops). Only for models from a source you trust.",
+    ),
     emulator: Optional[str] = typer.Option(
         None,
         EMULATOR_OPTION,
@@ -62,6 +68,7 @@ def verify_command(
                 reference=reference,
                 data=data,
                 samples=samples,
+                trust_model=trust_model,
                 serial=device,
                 avd=emulator,
                 build_timeout=build_timeout,

@@ -70,6 +70,7 @@ def verify_host(
     reference: str | Path | None = None,
     data: str | Path | None = None,
     samples: int = 100,
+    trust_model: bool = False,
 ) -> HostVerification:
     """Compare a packaged ``.tflite`` (or an ``edgesdk package`` output folder) with Keras."""
     from .. import metadata
@@ -117,7 +118,7 @@ def verify_host(
             received="a .tflite without NormalizationOptions",
             fix="Verify a model written by 'edgesdk package'",
         )
-    loaded = load_model(reference)
+    loaded = load_model(reference, trust_model=trust_model)
     spec = loaded.inputs[0]
     if data is not None:
         ds = load_samples(Path(data), loaded, "verification").take(samples)

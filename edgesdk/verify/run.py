@@ -117,6 +117,7 @@ def verify(
     reference: str | Path | None = None,
     data: str | Path | None = None,
     samples: int = 100,
+    trust_model: bool = False,
     serial: str | None = None,
     avd: str | None = None,
     build_timeout: float = dv.DEFAULT_BUILD_TIMEOUT,
@@ -177,7 +178,9 @@ def verify(
         warn(f"host parity skipped: {host_skipped}")
     else:
         step("Verifying on the host (tier 1)")
-        host = verify_host(t, reference=reference, data=data, samples=samples)
+        host = verify_host(
+            t, reference=reference, data=data, samples=samples, trust_model=trust_model
+        )
 
     golden = None
     golden_skipped: str | None = None
