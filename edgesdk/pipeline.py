@@ -227,6 +227,12 @@ def align_labels(ds: Any, labels: tuple[str, ...], warn: Warn) -> Any:
     return ds
 
 
+def _parity_data(config: PackageConfig, source: str) -> dict[str, str]:
+    """Where parity's samples came from, for ``edgesdk verify`` to re-use."""
+    path = {"eval_data": config.eval_data, "calibration_data": config.calibration_data}.get(source)
+    return {} if path is None else {"data": str(Path(path).resolve())}
+
+
 def _input_range(spec_is_image: bool, norm: Normalization) -> tuple[tuple[float, ...], ...]:
     if not spec_is_image:
         return (), ()
@@ -419,7 +425,7 @@ def package(
             "metadata_overhead_bytes": len(model_bytes) - len(conv.tflite),
             "sha256": hashlib.sha256(model_bytes).hexdigest(),
         },
-        "parity": {"tier": "host", **par.to_dict()},
+        "parity": {"tier": "host", **par.to_dict(), **_parity_data(config, source)},
         "warnings": warnings,
     }
     if evaluation is not None:

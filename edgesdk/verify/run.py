@@ -116,7 +116,7 @@ def verify(
     *,
     reference: str | Path | None = None,
     data: str | Path | None = None,
-    samples: int = 100,
+    samples: int | None = None,
     trust_model: bool = False,
     serial: str | None = None,
     avd: str | None = None,
