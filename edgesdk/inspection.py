@@ -70,11 +70,26 @@ def _builtin_names() -> dict[int, str]:
     }
 
 
-def inspect(path: str | Path) -> ModelInfo:
-    """Read a ``.tflite`` file: tensors, operators, size and edgesdk/TFLite metadata."""
-    from ai_edge_litert import schema_py_generated as schema
+def _operator_name(code: Any, names: dict[int, str]) -> str:
+    if code.custom is not None:
+        return f"CUSTOM:{code.custom}"
+    return names.get(code.builtin, str(code.builtin))
 
+
+def _tensor_info(t: Any) -> TensorInfo:
+    return TensorInfo(t.name, t.shape, _DTYPES.get(t.type_code, str(t.type_code)), t.scale,
+                      t.zero_point)  # fmt: skip
+
+
+def inspect(path: str | Path) -> ModelInfo:
+    """Read a ``.tflite`` file: tensors, operators, size and edgesdk/TFLite metadata.
+
+    Any bytes give a result or an :class:`~edgesdk.errors.EdgeSdkError`, in time and memory
+    bounded by the file's size (see :mod:`edgesdk.metadata.tflite_reader`).
+    """
     from . import metadata as md
+    from .errors import MetadataError
+    from .metadata.tflite_reader import read_model
 
     p = Path(path)
     try:
@@ -94,45 +109,21 @@ def inspect(path: str | Path) -> ModelInfo:
             fix="Pass the model.tflite written by 'edgesdk package'",
         )
     try:
-        model = schema.ModelT.InitFromPackedBuf(data, 0)
-    except Exception as exc:  # flatbuffers raises assorted errors on corrupt input
-        raise ModelLoadError(
-            f"{p} is a corrupt TFLite model", received=f"{type(exc).__name__}: {exc}"
-        ) from None
+        summary = read_model(data)
+    except MetadataError as exc:
+        raise ModelLoadError(f"{p} is a corrupt TFLite model", received=exc.received) from None
     names = _builtin_names()
     counts: dict[str, int] = {}
-    codes = model.operatorCodes or []
-    sub = model.subgraphs[0]
-    for op in sub.operators or []:
-        code = codes[op.opcodeIndex]
-        builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
-        if builtin == 32 and code.customCode:  # CUSTOM
-            custom = (
-                code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
-            )
-            name = f"CUSTOM:{custom}"
-        else:
-            name = names.get(builtin, str(builtin))
+    for code in summary.operators:
+        name = _operator_name(code, names)
         counts[name] = counts.get(name, 0) + 1
-
-    def tensor(i: int) -> TensorInfo:
-        t = sub.tensors[i]
-        q = t.quantization
-        scale = zp = None
-        if q is not None and q.scale is not None and len(q.scale) > 0:
-            scale = float(q.scale[0])
-            zp = int(q.zeroPoint[0]) if q.zeroPoint is not None and len(q.zeroPoint) else 0
-        name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
-        shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
-        return TensorInfo(name, shape, _DTYPES.get(int(t.type), str(t.type)), scale, zp)
-
     meta = md.read(data)
     files = tuple(sorted(md.read_associated_files(data))) if meta is not None else ()
     return ModelInfo(
         path=str(p),
         size_bytes=len(data),
-        inputs=tuple(tensor(i) for i in sub.inputs),
-        outputs=tuple(tensor(i) for i in sub.outputs),
+        inputs=tuple(_tensor_info(t) for t in summary.inputs),
+        outputs=tuple(_tensor_info(t) for t in summary.outputs),
         operators=tuple(sorted(counts.items())),
         metadata=None if meta is None else md.to_json(meta),
         associated_files=files,
