@@ -31,6 +31,13 @@ class ModelInfo:
     operators: tuple[tuple[str, int], ...]  # (name, count), sorted by name
     metadata: dict[str, Any] | None
     associated_files: tuple[str, ...]
+    #: What the model does, read from its metadata: "image_classifier", "object_detector",
+    #: "tensor" (generic metadata), or None without metadata.
+    task: str | None = None
+    #: The output labels (TENSOR_AXIS_LABELS / TENSOR_VALUE_LABELS file), one per class.
+    labels: tuple[str, ...] | None = None
+    #: The input normalization ``{"mean": [...], "std": [...]}`` from the metadata.
+    normalization: dict[str, list[float]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -68,6 +75,27 @@ def _builtin_names() -> dict[int, str]:
         for k, v in vars(schema.BuiltinOperator).items()
         if not k.startswith("_") and isinstance(v, int)
     }
+
+
+def _labels(meta: Any) -> tuple[str, ...] | None:
+    from .metadata import FileType
+
+    for t in meta.outputs:
+        for f in t.associated_files:
+            if f.type in (FileType.TENSOR_AXIS_LABELS, FileType.TENSOR_VALUE_LABELS):
+                text = bytes(f.content).decode("utf-8", errors="replace")
+                return tuple(line.rstrip("\r") for line in text.splitlines())
+    return None
+
+
+def _task(meta: Any, labels: tuple[str, ...] | None) -> str:
+    first = meta.inputs[0] if meta.inputs else None
+    image_in = first is not None and first.content == "image"
+    if image_in and len(meta.outputs) == 4:
+        return "object_detector"
+    if image_in and len(meta.outputs) == 1 and labels is not None:
+        return "image_classifier"
+    return "tensor"
 
 
 def _operator_name(code: Any, names: dict[int, str]) -> str:
@@ -119,6 +147,10 @@ def inspect(path: str | Path) -> ModelInfo:
         counts[name] = counts.get(name, 0) + 1
     meta = md.read(data)
     files = tuple(sorted(md.read_associated_files(data))) if meta is not None else ()
+    labels = _labels(meta) if meta is not None else None
+    norm = None
+    if meta is not None and meta.inputs and meta.inputs[0].mean is not None:
+        norm = {"mean": list(meta.inputs[0].mean), "std": list(meta.inputs[0].std or ())}
     return ModelInfo(
         path=str(p),
         size_bytes=len(data),
@@ -127,4 +159,7 @@ def inspect(path: str | Path) -> ModelInfo:
         operators=tuple(sorted(counts.items())),
         metadata=None if meta is None else md.to_json(meta),
         associated_files=files,
+        task=None if meta is None else _task(meta, labels),
+        labels=labels,
+        normalization=norm,
     )
