@@ -115,10 +115,6 @@ def inspect(path: str | Path) -> ModelInfo:
     Any bytes give a result or an :class:`~edgesdk.errors.EdgeSdkError`, in time and memory
     bounded by the file's size (see :mod:`edgesdk.metadata.tflite_reader`).
     """
-    from . import metadata as md
-    from .errors import MetadataError
-    from .metadata.tflite_reader import read_model
-
     p = Path(path)
     try:
         data = p.read_bytes()
@@ -129,6 +125,16 @@ def inspect(path: str | Path) -> ModelInfo:
             supported="a .tflite file",
             fix="Check the path",
         ) from None
+    return inspect_bytes(data, str(p))
+
+
+def inspect_bytes(data: bytes, path: str = "<bytes>") -> ModelInfo:
+    """:func:`inspect` on the bytes of a ``.tflite`` (``path`` only labels the result)."""
+    from . import metadata as md
+    from .errors import MetadataError
+    from .metadata.tflite_reader import read_model
+
+    p = path
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise ModelLoadError(
             f"{p} is not a TFLite model",
@@ -152,7 +158,7 @@ def inspect(path: str | Path) -> ModelInfo:
     if meta is not None and meta.inputs and meta.inputs[0].mean is not None:
         norm = {"mean": list(meta.inputs[0].mean), "std": list(meta.inputs[0].std or ())}
     return ModelInfo(
-        path=str(p),
+        path=p,
         size_bytes=len(data),
         inputs=tuple(_tensor_info(t) for t in summary.inputs),
         outputs=tuple(_tensor_info(t) for t in summary.outputs),

@@ -184,16 +184,24 @@ def _per_channel(values: tuple[float, ...], channels: int) -> tuple[float, ...]:
 # ------------------------------------------------------------------------------ data
 
 
-def load_samples(path: Path, loaded: LoadedModel, role: str) -> Any:
-    """Load calibration/eval data shaped for the model's input (raw values)."""
+def load_samples(
+    path: Path, loaded: LoadedModel, role: str, warn: Warn | None = None
+) -> Any:
+    """Load calibration/eval data shaped for the model's input (raw values).
+
+    Files that are not usable images are skipped with one warning for calibration (it only
+    estimates value ranges) and refused for every other role (results would silently rest
+    on fewer samples than given).
+    """
     from .data import load_dataset
 
+    policy = "skip" if role == "calibration" else "error"
     spec = loaded.inputs[0]
     if spec.is_image:
         h, w, c = (int(d or 0) for d in spec.shape[1:])
-        ds = load_dataset(path, size=(h, w), channels=c)
+        ds = load_dataset(path, size=(h, w), channels=c, bad_images=policy, on_warning=warn)
     else:
-        ds = load_dataset(path)
+        ds = load_dataset(path, bad_images=policy, on_warning=warn)
     expected = tuple(d for d in spec.shape[1:])
     if tuple(ds.x.shape[1:]) != expected:
         raise DataError(
@@ -312,7 +320,7 @@ def package(
     calib = evald = None
     if config.calibration_data is not None:
         step("Reading calibration data")
-        calib = load_samples(config.calibration_data, loaded, "calibration")
+        calib = load_samples(config.calibration_data, loaded, "calibration", warn)
     if config.eval_data is not None:
         step("Reading evaluation data")
         evald = load_samples(config.eval_data, loaded, "evaluation")

@@ -254,7 +254,10 @@ def samples_from_data(path: Path, model_channels: int, n: int) -> list[RawSample
         out = []
         for i in _spread(len(files), n):
             label, f = files[i]
-            pixels = read_image(f, 3)
+            try:
+                pixels = read_image(f, 3)
+            except DataError:  # not a usable image: the data's loader skipped or refused it
+                continue
             out.append(RawSample(pixels, label, f"{path.name}/{f.relative_to(path).as_posix()}"))
         return out
     try:

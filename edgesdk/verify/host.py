@@ -32,7 +32,6 @@ class TFLiteRunner:
         from ai_edge_litert.interpreter import Interpreter
 
         from .._io import quiet_native
-
         from ..errors import ModelLoadError
         from ..metadata.tflite_reader import read_model
 

@@ -146,7 +146,8 @@ def choose_inputs(
     recorded = _report_data(report)
     path = Path(data) if data is not None else recorded
     if path is not None:
-        n = samples or int((report or {}).get("parity", {}).get("samples") or 0) or 500
+        recorded_n = int((report or {}).get("parity", {}).get("samples") or 0)
+        n = samples or (100 if data is not None else recorded_n or 500)
         ds = load_samples(path, loaded, "verification").take(n)
         labels = (report or {}).get("evaluation", {}).get("labels")
         if labels:
