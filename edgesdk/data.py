@@ -108,7 +108,9 @@ def read_image(path: Path, channels: int) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=IMAGE_FORMATS) as img:
+            Image.init()  # every plugin registered, so the list below is honoured as given
+            formats = [f for f in IMAGE_FORMATS if f in Image.OPEN]
+            with Image.open(path, formats=formats) as img:
                 w, h = img.size
                 if w * h > MAX_IMAGE_PIXELS or w <= 0 or h <= 0:
                     raise ImageReadError(
