@@ -9,9 +9,10 @@ graph *without deserializing layers* and raises :class:`UntrustedModelError` (ex
 
 - ``.h5`` (the ``model_config`` attribute) and ``.keras`` (``config.json``): every ``Lambda``
   layer and serialized Python function (``__lambda__``); every object whose ``module`` lies
-  outside Keras, or whose class is not one of Keras's (or TF-MOT's quantization wrappers)
-  built-ins; ``TFOpLambda`` layers (``tf.*`` calls recorded by tf_keras) whose TensorFlow
-  function reads, writes or runs something (:data:`_UNSAFE_TF_FUNCTION`);
+  outside Keras (and TF-MOT), or whose class is not one of Keras's (or TF-MOT's
+  quantization wrappers') built-ins; ``TFOpLambda`` layers (``tf.*`` calls recorded by
+  tf_keras) whose TensorFlow function reads, writes or runs something
+  (:data:`_UNSAFE_TF_FUNCTION`);
 - SavedModels (``saved_model.pb`` / ``.pbtxt``): every op in the graph and in every function
   of its function library that touches the file system, the process or the network, and every
   op TensorFlow's registry does not know (it would need a custom op library). The list is
@@ -116,12 +117,15 @@ def _tfmot_names() -> frozenset[str]:
     except ImportError:  # pragma: no cover - a declared dependency
         return frozenset()
     scope = tfmot.quantization.keras.quantize_scope()
-    objects = getattr(scope, "custom_objects", None)
-    if objects is None:  # older TF-MOT: a tuple of dicts
-        objects = {}
-        for d in getattr(scope, "custom_objects_list", ()) or ():
-            objects.update(d)
-    return frozenset(str(k) for k in objects)
+    objects = getattr(scope, "custom_objects", None) or ()
+    names: set[str] = set()
+    for part in objects if isinstance(objects, (list, tuple)) else (objects,):
+        if isinstance(part, dict):  # tf_keras: a tuple of name -> class dicts
+            names.update(str(k) for k in part)
+    return frozenset(names)
+
+
+_TFMOT_MODULE = re.compile(r"^tensorflow_model_optimization(\.|$)")
 
 
 def _label(obj: dict[str, Any], index_path: str) -> str:
@@ -162,6 +166,8 @@ def scan_keras_config(config: Any, where: str) -> list[Finding]:
             fn = str(cfg.get("function", "")) if isinstance(cfg, dict) else ""
             if any(_UNSAFE_TF_FUNCTION.search(part) for part in fn.split(".")) or not fn:
                 findings.append(Finding("TensorFlow call", f"tf.{fn}", loc))
+        elif isinstance(module, str) and _TFMOT_MODULE.match(module):
+            unknown.append((cn, loc))  # TF-MOT's own classes are allowed by name below
         elif isinstance(module, str) and module and not _SAFE_MODULE.match(module):
             findings.append(Finding("custom object (imports a module)", f"{module}.{cn}", loc))
         elif module is None and not (cn.startswith("__") and cn.endswith("__")):
