@@ -353,7 +353,14 @@ def scan_model(path: Path, framework: str) -> list[Finding]:
         part = "model_config"
     if config is None:
         return []
-    return scan_keras_config(config, f"{path.name}:{part}")
+    try:
+        return scan_keras_config(config, f"{path.name}:{part}")
+    except RecursionError:
+        raise ModelLoadError(
+            f"the model configuration ({part}) in {path} is nested too deeply to check",
+            received="a configuration nested beyond Python's recursion limit",
+            fix="Save the model again with model.save()",
+        ) from None
 
 
 def check_model(path: str | Path, *, trust_model: bool, framework: str | None = None) -> None:

@@ -106,11 +106,16 @@ def _keras_zip_version(path: Path) -> str:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
             if "metadata.json" in names:
-                meta = json.loads(zf.read("metadata.json"))
+                info = zf.getinfo("metadata.json")
+                if info.file_size > 2**20:
+                    raise ValueError(f"metadata.json declares {info.file_size} bytes")
+                meta = json.loads(zf.read(info))
+                if not isinstance(meta, dict):
+                    raise ValueError("metadata.json is not a JSON object")
                 return str(meta.get("keras_version", "3"))
             if "config.json" in names:
                 return "3"
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, RecursionError, NotImplementedError) as exc:
         raise ModelLoadError(
             f"{path} is not a valid .keras archive",
             received=f"{type(exc).__name__}: {exc}",

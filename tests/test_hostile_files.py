@@ -114,6 +114,14 @@ def test_inspect_cli_on_damaged_model_is_one_message(packaged, tmp_path):
     assert_user_error(run_cli("inspect", bad, "--json"), "corrupt TFLite model")
 
 
+def test_verify_on_damaged_model_is_one_message(packaged, cnn_h5, tmp_path):
+    data = bytearray((packaged[0] / "model.tflite").read_bytes())
+    struct.pack_into("<I", data, 0, 0xFFFFFFF0)
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(bytes(data))
+    assert_user_error(run_cli("verify", bad, "--reference", cnn_h5), "malformed")
+
+
 def test_fuzzed_golden_files_give_verification_errors(packaged, tmp_path):
     from edgesdk.verify.golden import read_golden
 
