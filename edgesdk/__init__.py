@@ -30,7 +30,8 @@ def package(model: str | Path, output: str | Path, **options: Any) -> PackageRes
     the CLI options: ``target="android"``, ``labels=``, ``mean=(127.5,)``,
     ``std=(127.5,)``, ``quantize="none"|"dynamic"|"float16"|"int8"``,
     ``calibration_data=``, ``eval_data=``, ``name=``, ``class_name=``,
-    ``android_package=``, ``author=``, ``model_version=``, ``license=``, ``force=``;
+    ``android_package=``, ``author=``, ``model_version=``, ``license=``, ``force=``,
+    ``trust_model=``;
     plus ``on_warning=`` / ``on_progress=`` callbacks taking one string.
 
     Raises an :class:`edgesdk.errors.EdgeSdkError` subclass on bad input; nothing is

@@ -52,3 +52,26 @@ def keras3() -> ModuleType:
     import keras
 
     return keras
+
+
+def saved_model_proto() -> ModuleType:
+    """TensorFlow's ``saved_model_pb2`` (reading a SavedModel graph without loading it)."""
+    tf()
+    from tensorflow.core.protobuf import saved_model_pb2  # noqa: TID251
+
+    return saved_model_pb2
+
+
+def registered_op_names() -> frozenset[str]:
+    """Names of every op in TensorFlow's op registry (as linked into this process)."""
+    tf()
+    from tensorflow.core.framework import op_def_pb2  # noqa: TID251
+    from tensorflow.python.client import pywrap_tf_session  # noqa: TID251
+
+    buf = pywrap_tf_session.TF_GetAllOpList()
+    try:
+        ops = op_def_pb2.OpList()
+        ops.ParseFromString(pywrap_tf_session.TF_GetBuffer(buf))
+    finally:
+        pywrap_tf_session.TF_DeleteBuffer(buf)
+    return frozenset(o.name for o in ops.op)

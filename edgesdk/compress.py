@@ -45,9 +45,9 @@ from typing import Any
 import numpy as np
 
 from . import architectures
-from ._tf import keras3, tf, tf_keras
+from ._tf import tf, tf_keras
 from .errors import ConfigError, ConversionError, DataError, ModelLoadError
-from .models import is_keras3, keras_version, load_tf_keras
+from .models import is_keras3, keras_version, load_keras3, load_tf_keras
 from .train import (
     H5_SUFFIXES,
     MODEL_SUFFIXES,
@@ -361,7 +361,7 @@ def check_tf_keras_model(path: str | Path, *, role: str = "model") -> Path:
     return p
 
 
-def load_model(path: str | Path) -> Any:
+def load_model(path: str | Path, *, trust_model: bool = False) -> Any:
     """Load a tf_keras model edgesdk (or anyone) saved, including QAT models.
 
     QAT models contain TF-MOT layers that only load inside
@@ -371,7 +371,9 @@ def load_model(path: str | Path) -> Any:
     """
     p = check_tf_keras_model(path)
     try:
-        return load_tf_keras(p)
+        return load_tf_keras(p, trust_model=trust_model)
+    except ModelLoadError:
+        raise
     except Exception as exc:
         raise ModelLoadError(
             f"tf_keras could not load {p}",
@@ -381,18 +383,20 @@ def load_model(path: str | Path) -> Any:
         ) from None
 
 
-def _load_teacher(path: Path) -> Any:
+def _load_teacher(path: Path, trust_model: bool = False) -> Any:
     """The teacher is only run for inference: tf_keras or Keras 3 both work."""
     if is_keras3(keras_version(path)):
         try:
-            return keras3().saving.load_model(path, compile=False)
+            return load_keras3(path, trust_model=trust_model)
+        except ModelLoadError:
+            raise
         except Exception as exc:
             raise ModelLoadError(
                 f"Keras 3 could not load the teacher {path}",
                 received=f"{type(exc).__name__}: {exc}".splitlines()[0][:300],
                 fix="Check the file",
             ) from None
-    return load_model(path)
+    return load_model(path, trust_model=trust_model)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -848,9 +852,10 @@ def _teacher_logits(
     num_outputs: int,
     val_idx: np.ndarray,
     batch_size: int,
+    trust_model: bool = False,
 ) -> tuple[np.ndarray, float]:
     """The teacher's logits for every sample (its own input size) and its held-out accuracy."""
-    teacher = _load_teacher(path)
+    teacher = _load_teacher(path, trust_model)
     t_input = _input_spec(teacher, "teacher", path)
     t_classes = int(teacher.outputs[0].shape[-1])
     if t_classes != num_outputs:
@@ -902,6 +907,7 @@ def compress(
     val_split: float = 0.2,
     seed: int = 0,
     force: bool = False,
+    trust_model: bool = False,
     on_epoch: Callable[[EpochLog], None] | None = None,
 ) -> CompressResult:
     """Compress the tf_keras classifier ``model`` with the chosen methods; save to ``output``.
@@ -943,7 +949,7 @@ def compress(
     start = time.perf_counter()
     keras = tf_keras()
     keras.utils.set_random_seed(config.seed)
-    source = load_model(src)
+    source = load_model(src, trust_model=trust_model)
     _refuse_qat_model(source, src)
     size, channels = _input_spec(source, "model", src)
     num_outputs = int(source.outputs[0].shape[-1])
@@ -967,7 +973,14 @@ def compress(
     info = dict(read_model_info(src) or {})
     if teacher_path is not None:
         teacher_logits, teacher_accuracy = _teacher_logits(
-            teacher_path, data, labeled, (size, channels), num_outputs, val_idx, config.batch_size
+            teacher_path,
+            data,
+            labeled,
+            (size, channels),
+            num_outputs,
+            val_idx,
+            config.batch_size,
+            trust_model,
         )
         if config.arch is not None:
             side = size or labeled.input_shape[:2]

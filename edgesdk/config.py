@@ -55,6 +55,7 @@ class PackageConfig:
     model_version: str = "1"
     license: str = ""
     force: bool = False
+    trust_model: bool = False
     golden_cases: int = 16
     android_runtime: str = "compiled-model"
     android_accelerators: tuple[str, ...] = ("cpu",)

@@ -31,6 +31,13 @@ class ModelInfo:
     operators: tuple[tuple[str, int], ...]  # (name, count), sorted by name
     metadata: dict[str, Any] | None
     associated_files: tuple[str, ...]
+    #: What the model does, read from its metadata: "image_classifier", "object_detector",
+    #: "tensor" (generic metadata), or None without metadata.
+    task: str | None = None
+    #: The output labels (TENSOR_AXIS_LABELS / TENSOR_VALUE_LABELS file), one per class.
+    labels: tuple[str, ...] | None = None
+    #: The input normalization ``{"mean": [...], "std": [...]}`` from the metadata.
+    normalization: dict[str, list[float]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -70,12 +77,44 @@ def _builtin_names() -> dict[int, str]:
     }
 
 
+def _labels(meta: Any) -> tuple[str, ...] | None:
+    from .metadata import FileType
+
+    for t in meta.outputs:
+        for f in t.associated_files:
+            if f.type in (FileType.TENSOR_AXIS_LABELS, FileType.TENSOR_VALUE_LABELS):
+                text = bytes(f.content).decode("utf-8", errors="replace")
+                return tuple(line.rstrip("\r") for line in text.splitlines())
+    return None
+
+
+def _task(meta: Any, labels: tuple[str, ...] | None) -> str:
+    first = meta.inputs[0] if meta.inputs else None
+    image_in = first is not None and first.content == "image"
+    if image_in and len(meta.outputs) == 4:
+        return "object_detector"
+    if image_in and len(meta.outputs) == 1 and labels is not None:
+        return "image_classifier"
+    return "tensor"
+
+
+def _operator_name(code: Any, names: dict[int, str]) -> str:
+    if code.custom is not None:
+        return f"CUSTOM:{code.custom}"
+    return names.get(code.builtin, str(code.builtin))
+
+
+def _tensor_info(t: Any) -> TensorInfo:
+    return TensorInfo(t.name, t.shape, _DTYPES.get(t.type_code, str(t.type_code)), t.scale,
+                      t.zero_point)  # fmt: skip
+
+
 def inspect(path: str | Path) -> ModelInfo:
-    """Read a ``.tflite`` file: tensors, operators, size and edgesdk/TFLite metadata."""
-    from ai_edge_litert import schema_py_generated as schema
+    """Read a ``.tflite`` file: tensors, operators, size and edgesdk/TFLite metadata.
 
-    from . import metadata as md
-
+    Any bytes give a result or an :class:`~edgesdk.errors.EdgeSdkError`, in time and memory
+    bounded by the file's size (see :mod:`edgesdk.metadata.tflite_reader`).
+    """
     p = Path(path)
     try:
         data = p.read_bytes()
@@ -86,6 +125,16 @@ def inspect(path: str | Path) -> ModelInfo:
             supported="a .tflite file",
             fix="Check the path",
         ) from None
+    return inspect_bytes(data, str(p))
+
+
+def inspect_bytes(data: bytes, path: str = "<bytes>") -> ModelInfo:
+    """:func:`inspect` on the bytes of a ``.tflite`` (``path`` only labels the result)."""
+    from . import metadata as md
+    from .errors import MetadataError
+    from .metadata.tflite_reader import read_model
+
+    p = path
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise ModelLoadError(
             f"{p} is not a TFLite model",
@@ -94,46 +143,29 @@ def inspect(path: str | Path) -> ModelInfo:
             fix="Pass the model.tflite written by 'edgesdk package'",
         )
     try:
-        model = schema.ModelT.InitFromPackedBuf(data, 0)
-    except Exception as exc:  # flatbuffers raises assorted errors on corrupt input
-        raise ModelLoadError(
-            f"{p} is a corrupt TFLite model", received=f"{type(exc).__name__}: {exc}"
-        ) from None
+        summary = read_model(data)
+    except MetadataError as exc:
+        raise ModelLoadError(f"{p} is a corrupt TFLite model", received=exc.received) from None
     names = _builtin_names()
     counts: dict[str, int] = {}
-    codes = model.operatorCodes or []
-    sub = model.subgraphs[0]
-    for op in sub.operators or []:
-        code = codes[op.opcodeIndex]
-        builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
-        if builtin == 32 and code.customCode:  # CUSTOM
-            custom = (
-                code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
-            )
-            name = f"CUSTOM:{custom}"
-        else:
-            name = names.get(builtin, str(builtin))
+    for code in summary.operators:
+        name = _operator_name(code, names)
         counts[name] = counts.get(name, 0) + 1
-
-    def tensor(i: int) -> TensorInfo:
-        t = sub.tensors[i]
-        q = t.quantization
-        scale = zp = None
-        if q is not None and q.scale is not None and len(q.scale) > 0:
-            scale = float(q.scale[0])
-            zp = int(q.zeroPoint[0]) if q.zeroPoint is not None and len(q.zeroPoint) else 0
-        name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
-        shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
-        return TensorInfo(name, shape, _DTYPES.get(int(t.type), str(t.type)), scale, zp)
-
     meta = md.read(data)
     files = tuple(sorted(md.read_associated_files(data))) if meta is not None else ()
+    labels = _labels(meta) if meta is not None else None
+    norm = None
+    if meta is not None and meta.inputs and meta.inputs[0].mean is not None:
+        norm = {"mean": list(meta.inputs[0].mean), "std": list(meta.inputs[0].std or ())}
     return ModelInfo(
-        path=str(p),
+        path=p,
         size_bytes=len(data),
-        inputs=tuple(tensor(i) for i in sub.inputs),
-        outputs=tuple(tensor(i) for i in sub.outputs),
+        inputs=tuple(_tensor_info(t) for t in summary.inputs),
+        outputs=tuple(_tensor_info(t) for t in summary.outputs),
         operators=tuple(sorted(counts.items())),
         metadata=None if meta is None else md.to_json(meta),
         associated_files=files,
+        task=None if meta is None else _task(meta, labels),
+        labels=labels,
+        normalization=norm,
     )

@@ -106,11 +106,16 @@ def _keras_zip_version(path: Path) -> str:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
             if "metadata.json" in names:
-                meta = json.loads(zf.read("metadata.json"))
+                info = zf.getinfo("metadata.json")
+                if info.file_size > 2**20:
+                    raise ValueError(f"metadata.json declares {info.file_size} bytes")
+                meta = json.loads(zf.read(info))
+                if not isinstance(meta, dict):
+                    raise ValueError("metadata.json is not a JSON object")
                 return str(meta.get("keras_version", "3"))
             if "config.json" in names:
                 return "3"
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, RecursionError, NotImplementedError) as exc:
         raise ModelLoadError(
             f"{path} is not a valid .keras archive",
             received=f"{type(exc).__name__}: {exc}",
@@ -230,20 +235,28 @@ def _specs_from_keras(tensors: Any, prefix: str) -> tuple[TensorSpec, ...]:
     return tuple(specs)
 
 
-def load_model(path: str | Path) -> LoadedModel:
-    """Load a Keras model or SavedModel and describe it; raises :class:`ModelLoadError`."""
+def load_model(path: str | Path, *, trust_model: bool = False) -> LoadedModel:
+    """Load a Keras model or SavedModel and describe it; raises :class:`ModelLoadError`.
+
+    Unless ``trust_model``, the saved configuration or graph is checked first and a model
+    that carries code is refused (:func:`edgesdk.model_safety.check_model`).
+    """
     p = Path(path)
     framework = detect_framework(p)
     from . import _tf
+    from .model_safety import check_model
 
+    check_model(p, trust_model=trust_model, framework=framework)
     tf = _tf.tf()
     try:
         if framework == "tf_keras":
-            model = load_tf_keras(p)
+            model = _load_tf_keras(p, trust_model)  # checked above
         elif framework == "keras3":
-            model = _tf.keras3().saving.load_model(p, compile=False)
+            model = _load_keras3(p, trust_model)
         else:
             model = tf.saved_model.load(str(p))
+    except ModelLoadError:
+        raise
     except (OSError, ValueError, TypeError, KeyError, ImportError, AttributeError) as exc:
         detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(
@@ -278,20 +291,47 @@ def load_model(path: str | Path) -> LoadedModel:
     return LoadedModel(p, framework, model, inputs, outputs, pre is not None, pre)
 
 
-def load_tf_keras(path: Path) -> Any:
-    """tf_keras load; models from quantization-aware training need TF-MOT's scope."""
+def load_tf_keras(path: Path, *, trust_model: bool = False) -> Any:
+    """tf_keras load; models from quantization-aware training need TF-MOT's scope.
+
+    Unless ``trust_model``, a model that carries code is refused before it is loaded.
+    """
+    from .model_safety import check_model
+
+    check_model(path, trust_model=trust_model, framework="tf_keras")
+    return _load_tf_keras(path, trust_model)
+
+
+def _load_tf_keras(path: Path, trust_model: bool) -> Any:
     from . import _tf
 
     keras2 = _tf.tf_keras()
+    kwargs: dict[str, Any] = {"compile": False}
+    if trust_model and not Path(path).is_dir() and _head(Path(path))[:4] == b"PK\x03\x04":
+        kwargs["safe_mode"] = False  # tf_keras's own lambda guard for .keras archives
     try:
-        return keras2.models.load_model(path, compile=False)
+        return keras2.models.load_model(path, **kwargs)
     except ValueError as exc:
         if "Quantize" not in str(exc):
             raise
     import tensorflow_model_optimization as tfmot
 
     with tfmot.quantization.keras.quantize_scope():
-        return keras2.models.load_model(path, compile=False)
+        return keras2.models.load_model(path, **kwargs)
+
+
+def load_keras3(path: Path, *, trust_model: bool = False) -> Any:
+    """Keras 3 load; with ``trust_model`` Keras's own safe mode is off too (lambdas load)."""
+    from .model_safety import check_model
+
+    check_model(path, trust_model=trust_model, framework="keras3")
+    return _load_keras3(path, trust_model)
+
+
+def _load_keras3(path: Path, trust_model: bool) -> Any:
+    from . import _tf
+
+    return _tf.keras3().saving.load_model(path, compile=False, safe_mode=not trust_model)
 
 
 def _serving_function(obj: Any, path: Path) -> Any:
@@ -313,6 +353,7 @@ __all__ = [
     "LoadedModel",
     "load_model",
     "load_tf_keras",
+    "load_keras3",
     "detect_framework",
     "keras_version",
     "is_keras3",

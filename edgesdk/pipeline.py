@@ -184,16 +184,24 @@ def _per_channel(values: tuple[float, ...], channels: int) -> tuple[float, ...]:
 # ------------------------------------------------------------------------------ data
 
 
-def load_samples(path: Path, loaded: LoadedModel, role: str) -> Any:
-    """Load calibration/eval data shaped for the model's input (raw values)."""
+def load_samples(
+    path: Path, loaded: LoadedModel, role: str, warn: Warn | None = None
+) -> Any:
+    """Load calibration/eval data shaped for the model's input (raw values).
+
+    Files that are not usable images are skipped with one warning for calibration (it only
+    estimates value ranges) and refused for every other role (results would silently rest
+    on fewer samples than given).
+    """
     from .data import load_dataset
 
+    policy = "skip" if role == "calibration" else "error"
     spec = loaded.inputs[0]
     if spec.is_image:
         h, w, c = (int(d or 0) for d in spec.shape[1:])
-        ds = load_dataset(path, size=(h, w), channels=c)
+        ds = load_dataset(path, size=(h, w), channels=c, bad_images=policy, on_warning=warn)
     else:
-        ds = load_dataset(path)
+        ds = load_dataset(path, bad_images=policy, on_warning=warn)
     expected = tuple(d for d in spec.shape[1:])
     if tuple(ds.x.shape[1:]) != expected:
         raise DataError(
@@ -225,6 +233,12 @@ def align_labels(ds: Any, labels: tuple[str, ...], warn: Warn) -> Any:
         f"the model's labels ({', '.join(labels[:4])}...): accuracy assumes class indices agree"
     )
     return ds
+
+
+def _parity_data(config: PackageConfig, source: str) -> dict[str, str]:
+    """Where parity's samples came from, for ``edgesdk verify`` to re-use."""
+    path = {"eval_data": config.eval_data, "calibration_data": config.calibration_data}.get(source)
+    return {} if path is None else {"data": str(Path(path).resolve())}
 
 
 def _input_range(spec_is_image: bool, norm: Normalization) -> tuple[tuple[float, ...], ...]:
@@ -295,7 +309,7 @@ def package(
     step("Loading model")
     t = time.perf_counter()
     with stdout_to_stderr():
-        loaded = load_model(config.model)
+        loaded = load_model(config.model, trust_model=config.trust_model)
     timings["load_s"] = time.perf_counter() - t
     task = tasks.infer(loaded)
     spec = loaded.inputs[0]
@@ -306,7 +320,7 @@ def package(
     calib = evald = None
     if config.calibration_data is not None:
         step("Reading calibration data")
-        calib = load_samples(config.calibration_data, loaded, "calibration")
+        calib = load_samples(config.calibration_data, loaded, "calibration", warn)
     if config.eval_data is not None:
         step("Reading evaluation data")
         evald = load_samples(config.eval_data, loaded, "evaluation")
@@ -419,7 +433,7 @@ def package(
             "metadata_overhead_bytes": len(model_bytes) - len(conv.tflite),
             "sha256": hashlib.sha256(model_bytes).hexdigest(),
         },
-        "parity": {"tier": "host", **par.to_dict()},
+        "parity": {"tier": "host", **par.to_dict(), **_parity_data(config, source)},
         "warnings": warnings,
     }
     if evaluation is not None:

@@ -257,7 +257,7 @@ def _empty(root: Path) -> Path:
     [
         (_empty, [], ["has no class sub-folders"]),
         (_one_class, [], ["needs at least 2 classes", "'cats'"]),
-        (_unreadable, [], ["could not decode the image", "bad.png"]),
+        (_unreadable, [], ["not usable images", "bad.png"]),
         (_mismatch, [], ["x and y", "do not match", "x.shape=(10, 8, 8, 3), y.shape=(9,)"]),
         (_normalized, [], ["look normalized", "raw pixel values 0..255"]),
         (None, ["--val-split", "1"], ["strictly between 0 and 1", "val_split=1.0"]),

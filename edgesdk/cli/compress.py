@@ -104,6 +104,12 @@ def compress_command(
     ),
     seed: int = typer.Option(0, "--seed"),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+    trust_model: bool = typer.Option(
+        False,
+        "--trust-model",
+        help="Load a model or teacher that carries code (Lambda layers, custom objects). "
+        "Only for models from a source you trust.",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Prune, cluster, quantization-aware train or distill a tf_keras model.
@@ -136,6 +142,7 @@ def compress_command(
             val_split=val_split,
             seed=seed,
             force=force,
+            trust_model=trust_model,
             on_epoch=print_epoch,
         )
         _summary(result)

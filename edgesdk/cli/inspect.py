@@ -67,6 +67,16 @@ def _print(info: object) -> None:
                 if k not in ("name", "description") and v not in (None, [], "")
             }
             m.add_row(f"{kind[:-1]} {escape(tm.get('name', ''))}", escape(str(desc)))
+    if i.task:  # type: ignore[attr-defined]
+        m.add_row("task", i.task)  # type: ignore[attr-defined]
+    norm = i.normalization  # type: ignore[attr-defined]
+    if norm:
+        m.add_row("normalization", f"(pixel - {norm['mean']}) / {norm['std']}")
+    labels = i.labels  # type: ignore[attr-defined]
+    if labels is not None:
+        shown = ", ".join(escape(repr(label)) for label in labels[:10])
+        more = f", … ({len(labels) - 10} more; all with --json)" if len(labels) > 10 else ""
+        m.add_row("labels", f"{len(labels)}: {shown}{more}")
     if i.associated_files:  # type: ignore[attr-defined]
         m.add_row("associated files", ", ".join(i.associated_files))  # type: ignore[attr-defined]
     con.print(m)

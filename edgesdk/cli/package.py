@@ -58,6 +58,12 @@ def package_command(
     ),
     license: str = typer.Option("", "--license", help="License in the metadata."),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
+    trust_model: bool = typer.Option(
+        False,
+        "--trust-model",
+        help="Load a model that carries code (Lambda layers, custom objects, file/process "
+        "ops) that can run on this machine. Only for models from a source you trust.",
+    ),
     golden_cases: int = typer.Option(
         16,
         "--golden-cases",
@@ -105,6 +111,7 @@ def package_command(
             model_version=model_version,
             license=license,
             force=force,
+            trust_model=trust_model,
             golden_cases=golden_cases,
             android_runtime=android_runtime,
             android_accelerators=tuple(android_accelerator or ()),

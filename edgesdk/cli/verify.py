@@ -22,7 +22,19 @@ def verify_command(
     data: Optional[Path] = typer.Option(
         None, "--data", help="Image folder or .npz to compare on (default: random inputs)."
     ),
-    samples: int = typer.Option(100, "--samples", help="At most this many samples."),
+    samples: Optional[int] = typer.Option(
+        None,
+        "--samples",
+        min=1,
+        help="At most this many samples (default: as many as package measured on; "
+        "100 random inputs when no data exists).",
+    ),
+    trust_model: bool = typer.Option(
+        False,
+        "--trust-model",
+        help="Load a reference model that carries code (Lambda layers, custom objects, "
+        "file/process ops). Only for models from a source you trust.",
+    ),
     emulator: Optional[str] = typer.Option(
         None,
         EMULATOR_OPTION,
@@ -62,6 +74,7 @@ def verify_command(
                 reference=reference,
                 data=data,
                 samples=samples,
+                trust_model=trust_model,
                 serial=device,
                 avd=emulator,
                 build_timeout=build_timeout,
@@ -126,7 +139,9 @@ def _print(con: Any, result: Any) -> None:
             f"{host.samples} "
             f"{host.source.replace('_', ' ')} samples, top-1 agreement "
             f"{host.top1_agreement * 100:.1f}%, max |diff| {host.max_abs_diff:.2e} "
-            f"(tolerance {host.tolerance['atol']:.2e}, {host.tolerance['basis']})"
+            f"(tolerance {host.tolerance['atol']:.2e}, {host.tolerance['basis']}); "
+            f"{host.clear_flips} clear top-1 flip(s) of {host.allowed_flips} allowed, "
+            f"{host.near_tie_flips} near-tie flip(s)"
         )
         for case in host.failing_cases[:20]:
             con.print(

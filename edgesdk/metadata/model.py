@@ -15,8 +15,10 @@ Everything is deterministic: fixed zip timestamps (1980-01-01), attributes and o
 from __future__ import annotations
 
 import io
+import lzma
 import struct
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -95,36 +97,105 @@ def _append_zip(model: bytes, files: Mapping[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+#: Limits on the zip of associated files: entries, inflated bytes per file and in total.
+#: Declared sizes are checked first, then every file is streamed with the limit, so a
+#: compressed bomb stops at the limit whatever its headers say.
+MAX_ASSOCIATED_FILES = 1024
+MAX_ASSOCIATED_FILE_BYTES = 64 * 2**20
+MAX_ASSOCIATED_TOTAL_BYTES = 64 * 2**20
+_CHUNK = 1 << 16
+
+
+def _zip_error(what: str, received: object) -> MetadataError:
+    return _error(
+        what,
+        received=received,
+        fix="Re-populate the metadata with edgesdk (labels and vocabularies are small files)",
+    )
+
+
+def _read_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    out = bytearray()
+    with zf.open(info) as f:
+        while True:
+            chunk = f.read(min(_CHUNK, limit + 1 - len(out)))
+            if not chunk:
+                return bytes(out)
+            out += chunk
+            if len(out) > limit:
+                raise _zip_error(
+                    f"The associated file {info.filename!r} inflates beyond the limit",
+                    f"more than {limit} bytes (declared {info.file_size})",
+                )
+
+
 def read_associated_files(model: bytes) -> dict[str, bytes]:
     """Return the files packed in the zip appended to ``model`` (name -> bytes).
 
     Returns an empty dict when the model carries no zip. Raises
-    :class:`MetadataError` if ``model`` is not a TFLite model or its zip is corrupt.
+    :class:`MetadataError` if ``model`` is not a TFLite model, its zip is corrupt, or it
+    holds more than :data:`MAX_ASSOCIATED_FILES` files or more than
+    :data:`MAX_ASSOCIATED_FILE_BYTES` / :data:`MAX_ASSOCIATED_TOTAL_BYTES` inflated bytes.
     """
     data = _as_bytes(model)
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        return {}
-    except (OSError, ValueError, struct.error, EOFError) as exc:
-        raise _error(
-            "The zip of associated files appended to the model is corrupt", received=str(exc)
-        ) from None
-    try:
-        with zf:
-            return {info.filename: zf.read(info) for info in zf.infolist()}
-    except (
+    errors = (
         zipfile.BadZipFile,
+        zipfile.LargeZipFile,
         OSError,
         ValueError,
         struct.error,
         EOFError,
         NotImplementedError,
-    ) as exc:
-        raise _error(
+        RuntimeError,  # encrypted entries
+        KeyError,
+        OverflowError,
+        MemoryError,
+        UnicodeDecodeError,
+        zlib.error,
+        lzma.LZMAError,
+    )
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return {}
+    except errors as exc:
+        raise _zip_error(
             "The zip of associated files appended to the model is corrupt",
-            received=str(exc),
-            fix="Re-populate the metadata with edgesdk",
+            f"{type(exc).__name__}: {exc}",
+        ) from None
+    try:
+        with zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ASSOCIATED_FILES:
+                raise _zip_error(
+                    "The zip of associated files holds too many files",
+                    f"{len(infos)} entries (limit {MAX_ASSOCIATED_FILES})",
+                )
+            declared = sum(max(int(i.file_size), 0) for i in infos)
+            if declared > MAX_ASSOCIATED_TOTAL_BYTES:
+                raise _zip_error(
+                    "The associated files declare more bytes than the limit",
+                    f"{declared} bytes (limit {MAX_ASSOCIATED_TOTAL_BYTES})",
+                )
+            out: dict[str, bytes] = {}
+            total = 0
+            for info in infos:
+                if info.file_size > MAX_ASSOCIATED_FILE_BYTES:
+                    raise _zip_error(
+                        f"The associated file {info.filename!r} is larger than the limit",
+                        f"{info.file_size} bytes (limit {MAX_ASSOCIATED_FILE_BYTES})",
+                    )
+                limit = min(MAX_ASSOCIATED_FILE_BYTES, MAX_ASSOCIATED_TOTAL_BYTES - total)
+                content = _read_limited(zf, info, limit)
+                total += len(content)
+                out.setdefault(info.filename, content)
+            return out
+    except MetadataError:
+        raise
+    except errors as exc:
+        raise _zip_error(
+            "The zip of associated files appended to the model is corrupt",
+            f"{type(exc).__name__}: {exc}",
         ) from None
 
 
@@ -308,27 +379,9 @@ def populate(model: bytes, meta: ModelMetadata) -> bytes:
 
 
 def _metadata_buffer(data: bytes) -> bytes | None:
-    try:
-        model = tfl.Model.GetRootAs(data, 0)
-        for i in range(model.MetadataLength()):
-            entry = model.Metadata(i)
-            if _name(entry.Name()) != METADATA_NAME:
-                continue
-            index = entry.Buffer()
-            if not 0 <= index < model.BuffersLength():
-                raise ValueError(f"metadata buffer index {index} out of range")
-            buffer = model.Buffers(index)
-            if buffer.Offset() > 1:  # stored after the flatbuffer (models over 2 GB)
-                start, size = buffer.Offset(), buffer.Size()
-                if start + size > len(data):
-                    raise ValueError("external metadata buffer outside the file")
-                return data[start : start + size]
-            return buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
-    except MetadataError:
-        raise
-    except Exception as exc:  # the generated reader raises anything on garbage
-        raise _malformed(exc) from None
-    return None
+    from edgesdk.metadata.tflite_reader import metadata_entry
+
+    return metadata_entry(data, METADATA_NAME)
 
 
 def _with_contents(

@@ -421,16 +421,42 @@ class _Malformed(Exception):
     """Internal: an offset or length points outside the buffer."""
 
 
+#: Work allowed per reader, in bytes touched, as a multiple of the buffer size (plus a
+#: constant). A well-formed buffer reads each byte about once; a malformed one whose offsets
+#: point many times at the same vector would otherwise cost time quadratic in its size.
+WORK_FACTOR = 16
+WORK_CONSTANT = 1 << 16
+
+
 class _Buf:
-    """Bounds-checked little-endian access to a flatbuffer."""
+    """Bounds-checked little-endian access to a flatbuffer, with a work budget."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.size = len(data)
+        self.budget = WORK_FACTOR * self.size + WORK_CONSTANT
 
-    def _need(self, pos: int, n: int) -> None:
+    def _need(self, pos: int, n: int, charge: bool = True) -> None:
         if pos < 0 or n < 0 or pos + n > self.size:
             raise _Malformed(f"{n} bytes at {pos} outside a buffer of {self.size}")
+        self.charge(n + 1 if charge else 1)
+
+    def charge(self, n: int) -> None:
+        """Count ``n`` units of work against the budget."""
+        self.budget -= n
+        if self.budget < 0:
+            raise _Malformed(
+                f"reading needs more work than a buffer of {self.size} bytes can justify "
+                "(offsets point at the same data over and over)"
+            )
+
+    def i8(self, pos: int) -> int:
+        self._need(pos, 1)
+        return int(struct.unpack_from("<b", self.data, pos)[0])
+
+    def u64(self, pos: int) -> int:
+        self._need(pos, 8)
+        return int(struct.unpack_from("<Q", self.data, pos)[0])
 
     def u8(self, pos: int) -> int:
         self._need(pos, 1)
@@ -460,7 +486,7 @@ class _Buf:
     def vector(self, pos: int, elem_size: int) -> tuple[int, int]:
         """(number of elements, position of the first) of the vector at ``pos``."""
         n = self.u32(pos)
-        self._need(pos + 4, n * elem_size)
+        self._need(pos + 4, n * elem_size, charge=False)  # elements are charged when read
         return n, pos + 4
 
 
@@ -484,6 +510,53 @@ class _Table:
     def u8(self, slot: int) -> int:
         off = self._field(slot)
         return self.buf.u8(self.pos + off) if off else 0
+
+    def i8(self, slot: int) -> int:
+        off = self._field(slot)
+        return self.buf.i8(self.pos + off) if off else 0
+
+    def u32(self, slot: int) -> int:
+        off = self._field(slot)
+        return self.buf.u32(self.pos + off) if off else 0
+
+    def u64(self, slot: int) -> int:
+        off = self._field(slot)
+        return self.buf.u64(self.pos + off) if off else 0
+
+    def has(self, slot: int) -> bool:
+        return bool(self._field(slot))
+
+    def scalars(self, slot: int, fmt: str, size: int) -> tuple[int | float, ...] | None:
+        """A vector of scalars (``struct`` format letter ``fmt`` of ``size`` bytes)."""
+        at = self._ref(slot)
+        if at is None:
+            return None
+        n, first = self.buf.vector(at, size)
+        self.buf.charge(size * n)
+        return tuple(struct.unpack_from(f"<{n}{fmt}", self.buf.data, first))
+
+    def byte_range(self, slot: int) -> tuple[int, int] | None:
+        """``(start, length)`` of a ``[ubyte]`` vector, without copying it."""
+        at = self._ref(slot)
+        if at is None:
+            return None
+        n, first = self.buf.vector(at, 1)
+        return first, n
+
+    def table_at(self, slot: int, index: int) -> _Table:
+        """Element ``index`` of a vector of tables."""
+        at = self._ref(slot)
+        if at is None:
+            raise _Malformed(f"no vector in slot {slot}")
+        n, first = self.buf.vector(at, 4)
+        if not 0 <= index < n:
+            raise _Malformed(f"index {index} outside a vector of {n}")
+        elem = first + 4 * index
+        return self.buf.table(elem + self.buf.u32(elem))
+
+    def length(self, slot: int) -> int:
+        at = self._ref(slot)
+        return 0 if at is None else self.buf.vector(at, 1)[0]
 
     def i32(self, slot: int) -> int:
         off = self._field(slot)
@@ -524,11 +597,13 @@ class _Table:
         if at is None:
             return None
         n, first = self.buf.vector(at, 4)
+        self.buf.charge(4 * n)
         return tuple(float(x) for x in struct.unpack_from(f"<{n}f", self.buf.data, first))
 
 
 def _read_string(buf: _Buf, at: int) -> str:
     n, first = buf.vector(at, 1)
+    buf.charge(n)
     try:
         return bytes(buf.data[first : first + n]).decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -254,7 +254,10 @@ def samples_from_data(path: Path, model_channels: int, n: int) -> list[RawSample
         out = []
         for i in _spread(len(files), n):
             label, f = files[i]
-            pixels = read_image(f, 3)
+            try:
+                pixels = read_image(f, 3)
+            except DataError:  # not a usable image: the data's loader skipped or refused it
+                continue
             out.append(RawSample(pixels, label, f"{path.name}/{f.relative_to(path).as_posix()}"))
         return out
     try:
@@ -552,9 +555,18 @@ def read_golden(folder: Path) -> GoldenSet:
     """Read ``golden.json`` + ``golden.bin`` from ``folder``; checks they agree.
 
     Raises :class:`~edgesdk.errors.VerificationError` when the files are damaged or do
-    not match each other.
+    not match each other, whatever their bytes.
     """
-    folder = Path(folder)
+    try:
+        return _read_golden(Path(folder))
+    except VerificationError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, struct.error,
+            OverflowError, RecursionError, MemoryError) as exc:  # fmt: skip
+        raise _bad(Path(folder), "unreadable content", f"{type(exc).__name__}: {exc}") from None
+
+
+def _read_golden(folder: Path) -> GoldenSet:
     try:
         index = json.loads((folder / INDEX_NAME).read_text(encoding="utf-8"))
         blob = (folder / DATA_NAME).read_bytes()

@@ -32,10 +32,21 @@ class TFLiteRunner:
         from ai_edge_litert.interpreter import Interpreter
 
         from .._io import quiet_native
+        from ..errors import ModelLoadError
+        from ..metadata.tflite_reader import read_model
 
-        with quiet_native():  # LiteRT prints a delegate notice on stderr
-            self.interpreter = Interpreter(model_content=model, num_threads=num_threads)
-            self.interpreter.allocate_tensors()
+        read_model(model)  # structural check first: damaged bytes stop here, not in C++
+        try:
+            with quiet_native():  # LiteRT prints a delegate notice on stderr
+                self.interpreter = Interpreter(model_content=model, num_threads=num_threads)
+                self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(
+                "LiteRT cannot load the .tflite model",
+                received=f"{type(exc).__name__}: {str(exc).strip()[:300]}",
+                supported="a model the TFLite converter wrote",
+                fix="Re-create it with 'edgesdk package'",
+            ) from None
         self._in = self.interpreter.get_input_details()[0]
         self._out = self.interpreter.get_output_details()[0]
         self.input = _quant(self._in)

@@ -123,7 +123,8 @@ def verify(
     *,
     reference: str | Path | None = None,
     data: str | Path | None = None,
-    samples: int = 100,
+    samples: int | None = None,
+    trust_model: bool = False,
     serial: str | None = None,
     avd: str | None = None,
     build_timeout: float = dv.DEFAULT_BUILD_TIMEOUT,
@@ -184,7 +185,9 @@ def verify(
         warn(f"host parity skipped: {host_skipped}")
     else:
         step("Verifying on the host (tier 1)")
-        host = verify_host(t, reference=reference, data=data, samples=samples)
+        host = verify_host(
+            t, reference=reference, data=data, samples=samples, trust_model=trust_model
+        )
 
     golden = None
     golden_skipped: str | None = None
