@@ -27,6 +27,7 @@ they run (tiers ``android_host`` and ``device``).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -208,6 +209,7 @@ def _zip_apk(
     native: dict[str, bytes],
     dest: Path,
     no_compress: tuple[str, ...] = (),
+    extra_dex: tuple[Path, ...] = (),
 ) -> None:
     """resources.apk (manifest, resources.arsc, res/, assets/) + classes*.dex + lib/: entries
     keep aapt2's compression, except that names ending in a ``no_compress`` extension are
@@ -218,8 +220,11 @@ def _zip_apk(
             if any(info.filename.endswith("." + ext.lstrip(".")) for ext in no_compress):
                 kind = zipfile.ZIP_STORED
             out.writestr(info, src.read(info), compress_type=kind)
-        for dex in sorted(dex_dir.glob("classes*.dex")):
+        dexes = sorted(dex_dir.glob("classes*.dex"))
+        for dex in dexes:
             out.write(dex, dex.name, compress_type=zipfile.ZIP_DEFLATED)
+        for i, dex in enumerate(extra_dex, start=len(dexes) + 1):
+            out.write(dex, f"classes{i}.dex", compress_type=zipfile.ZIP_DEFLATED)
         for name, data in sorted(native.items()):
             out.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_STORED)
 
@@ -241,11 +246,32 @@ def _d8(
     tools: Any, tc: Any, inputs: list[Path], classpath: list[Path], out: Path, min_sdk: int
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [str(tc.java), "-Xmx1g", "-cp", str(tools.r8_jar), "com.android.tools.r8.D8", "--debug",
-           "--min-api", str(min_sdk), "--lib", str(tc.android_jar), "--output", str(out)]  # fmt: skip
+    cmd = [str(tc.java), "-Xmx1g", "-cp", str(tools.r8_jar), "com.android.tools.r8.D8",
+           "--debug", "--min-api", str(min_sdk), "--lib", str(tc.android_jar),
+           "--output", str(out)]  # fmt: skip
     for cp in classpath:
         cmd += ["--classpath", str(cp)]
     _run(cmd + [str(p) for p in inputs], "D8")
+
+
+def _library_dex(tools: Any, tc: Any, min_sdk: int) -> Path:
+    """The Kotlin standard library and LiteRT's classes dexed once and cached: they are the
+    same for every app (the APK carries them as ``classes2.dex``, native multidex, API 21+)."""
+    import hashlib
+
+    inputs = [tc.kotlin_stdlib, *tc.tflite_jars]
+    key = hashlib.sha256(
+        "|".join([str(min_sdk), tools.r8_jar.name, *(p.name for p in inputs)]).encode()
+    ).hexdigest()[:16]
+    folder = tools.keystore.parent / f"libdex-{key}"
+    dex = folder / "classes.dex"
+    if not dex.is_file():
+        stage = folder.with_name(folder.name + f".tmp{os.getpid()}")
+        shutil.rmtree(stage, ignore_errors=True)
+        _d8(tools, tc, list(inputs), [], stage, min_sdk)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(stage, folder)
+    return dex
 
 
 def _class_files(folder: Path) -> list[Path]:
@@ -418,14 +444,19 @@ def verify_apk(out: Path, *, cache_dir: Path | None = None) -> ApkVerification:
         r_java = sorted(gen.rglob("*.java"))
         kt = sorted((main / "java").rglob("*.kt"))
         timed("kotlinc_app", at.compile_mixed, tc, kt, r_java, app_classes, tc.android_classpath)
+        lib_dex = timed("d8_libraries", _library_dex, tools, tc, facts.min_sdk)
         timed(
-            "d8_app", _d8, tools, tc,
-            [*_class_files(app_classes), tc.kotlin_stdlib, *tc.tflite_jars], [], work / "app-dex",
-            facts.min_sdk,
+            "d8_app", _d8, tools, tc, _class_files(app_classes),
+            [tc.kotlin_stdlib, *tc.tflite_jars], work / "app-dex", facts.min_sdk,
         )  # fmt: skip
         unsigned = work / "app-unsigned.apk"
         _zip_apk(
-            work / "app-res" / "resources.apk", work / "app-dex", _native_libs(at, tc), unsigned
+            work / "app-res" / "resources.apk",
+            work / "app-dex",
+            _native_libs(at, tc),
+            unsigned,
+            facts.no_compress,
+            (lib_dex,),
         )
         timed("sign_app", _sign, tools, unsigned, dest / APP_APK, facts.min_sdk)
 
