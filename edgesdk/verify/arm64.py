@@ -16,6 +16,7 @@ scheduler and threads, the GPU/NPU, or the Kotlin side (see ``android_host`` and
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,9 @@ def verify_arm64(
 ) -> Arm64Verification:
     """Run every golden case of the package folder ``out`` on aarch64 and compare.
 
+    ``cpu``: the emulated core (``QEMU_CPU``), default ``$EDGESDK_ARM64_CPU`` or
+    :data:`edgesdk.toolchain.arm64.DEFAULT_CPU`.
+
     Raises :class:`~edgesdk.errors.EnvironmentMissingError` (exit 4) when the aarch64 root is
     not installed (``edgesdk toolchain install``)."""
     from ..toolchain import arm64 as tc
@@ -117,7 +121,7 @@ def verify_arm64(
         for c in golden.cases
     ]
     digests = [hashlib.sha256(_le(t, host.input.dtype)).hexdigest() for t in tensors]
-    cpu = cpu or tc.DEFAULT_CPU
+    cpu = cpu or os.environ.get("EDGESDK_ARM64_CPU") or tc.DEFAULT_CPU
     inputs = np.stack(tensors) if tensors else np.zeros((0, *host.input.shape[1:]))
     runs = run_arm64([Model("app", content, inputs)], ("auto",), cpu=cpu, cache_dir=cache_dir)
     run = runs[("app", KernelPath("aarch64", "auto", cpu))]
