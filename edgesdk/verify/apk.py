@@ -286,7 +286,8 @@ def _sign(tools: Any, unsigned: Path, dest: Path, min_sdk: int) -> None:
     _run(
         [str(tools.apksigner), "sign", "--ks", str(tools.keystore), "--ks-pass",
          f"pass:{tk.KEY_PASSWORD}", "--key-pass", f"pass:{tk.KEY_PASSWORD}", "--ks-key-alias",
-         tk.KEY_ALIAS, "--min-sdk-version", str(min_sdk), "--out", str(dest), str(aligned)],
+         tk.KEY_ALIAS, "--min-sdk-version", str(min_sdk), "--v4-signing-enabled", "false", "--out",
+         str(dest), str(aligned)],
         "apksigner sign",
     )  # fmt: skip
     aligned.unlink()

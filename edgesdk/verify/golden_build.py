@@ -14,6 +14,7 @@ import numpy as np
 from .. import preprocess
 from ..errors import DataError
 from .golden_format import MAX_PIXELS, GoldenCase, GoldenSet, RawSample, TensorSpec, _le
+from .tolerance import case_tolerance, tolerance_basis
 
 
 def _fit(h: int, w: int, max_pixels: int) -> tuple[int, int]:
@@ -153,30 +154,6 @@ def model_pixels(pixels: np.ndarray, channels: int) -> np.ndarray:
     if channels == 1:
         return preprocess.rgb_to_gray(pixels)
     return np.repeat(pixels, 3, axis=-1)
-
-
-def case_tolerance(output: TensorSpec, quantization: str, scores: np.ndarray) -> float:
-    """How far a device's scores may be from the host's, from the output type.
-
-    - int8 / uint8 output: one output quantization step (``scale``, plus 0.1 % for the float
-      rounding of the dequantized difference).
-    - float32 output: a small epsilon relative to the largest score, ``1e-4 * max(1, |s|max)``,
-      and ``1e-2 * max(1, |s|max)`` for dynamic-range models (activations are quantized at run
-      time, so a device's integer kernels may round differently).
-    """
-    if output.quantized:
-        return float(np.float32(output.scale * 1.001))
-    peak = float(np.max(np.abs(scores))) if scores.size and np.isfinite(scores).all() else 1.0
-    rel = 1e-2 if quantization == "dynamic" else 1e-4
-    return float(np.float32(rel * max(1.0, peak)))
-
-
-def tolerance_basis(output: TensorSpec, quantization: str) -> str:
-    if output.quantized:
-        return f"{output.dtype} output: one quantization step (scale {output.scale:.6g}) + 0.1%"
-    if quantization == "dynamic":
-        return "float32 output of a dynamic-range model: 1e-2 x max(1, max |score|)"
-    return "float32 output: 1e-4 x max(1, max |score|)"
 
 
 def top1_of(scores: np.ndarray) -> tuple[int, float]:

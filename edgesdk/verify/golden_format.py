@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import VerificationError
+from .tolerance import measured
 
 FORMAT = "edgesdk-golden"
 VERSION = 1
@@ -190,6 +191,7 @@ def encode(golden: GoldenSet) -> tuple[bytes, bytes]:
         "source": golden.source,
         "tolerance": {
             "basis": golden.tolerance_basis,
+            "kernel_spread": measured(golden.quantization),
             "rule": "max |scores - reference| <= tolerance, and top-1 equal to the expected "
             "class or tied with it within the tolerance in the reference",
         },
