@@ -89,6 +89,9 @@ CPUS["max-sme"] = CPUS["max"][:4] + (CPUS["max"][4] + " sme",)
 #: ``max-sme`` reproduces it.
 QEMU_CPU_VALUE = {"max": "max,sme=off", "max-sme": "max"}
 
+
+@dataclass(frozen=True)
+class Arm64Root:
     """An installed root: where it is and what it holds."""
 
     path: Path
