@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelLoadError
+from ..errors import ConfigError, ModelLoadError
 from . import golden as gv
 from .golden_check import compare_case
 from .golden_format import _le
@@ -104,6 +104,12 @@ def verify_arm64(
 
     out = Path(out)
     folder = out / "android" / gv.ANDROID_ASSET_DIR
+    if not (folder / gv.DATA_NAME).is_file():
+        raise ConfigError(
+            f"tier arm64 runs the golden vectors, and {out} has none",
+            received=str(folder),
+            fix="Package with '--target android' (it writes golden vectors into the app)",
+        )
     golden = gv.read_golden(folder)
     model_path = app_model(out)
     content = model_path.read_bytes()

@@ -20,8 +20,8 @@ XNNPACK on x86 and on ARM agree to float rounding (int8: bit-exact); the spread 
 XNNPACK and LiteRT's built-in kernels, which Android's library uses where XNNPACK does not
 take an op (weight-quantized kernels in 2.16.1). The tolerance is twice the largest spread,
 rounded up to 1-2-5, and never below the float epsilon ``1e-4`` (GPU delegates, fp16
-arithmetic, are not measurable here). QEMU's ``max`` core gave wrong int8 results
-(see the benchmark's note) and is not a basis.
+arithmetic, are not measurable here). QEMU's ``max`` core with SME gave wrong int8 results
+(see :mod:`edgesdk.toolchain.arm64`) and is no basis; with SME off it is bit-exact.
 """
 
 from __future__ import annotations
