@@ -104,3 +104,10 @@ def test_missing_tools_is_exit_4(out_small, tmp_path, monkeypatch) -> None:
     check = _check(json.loads(res.stdout))
     assert check["status"] == "environment_error"
     assert "edgesdk toolchain install" in check["reason"] and "r8" in check["reason"]
+
+
+def test_status_names_what_is_installed_and_what_is_missing(apk_tools, tmp_path) -> None:
+    st = tk.status(_host.default_dir())
+    assert st["installed"] and st["missing"] == [] and st["versions"] == {"r8": "8.5.35"}
+    empty = tk.status(tmp_path)
+    assert empty["installed"] is False and set(empty["missing"]) == {"r8", "debug-key"}

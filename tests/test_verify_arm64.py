@@ -116,3 +116,11 @@ def test_cpuinfo_describes_the_emulated_core() -> None:
     assert "CPU implementer\t: 0x41" in text and "CPU part\t: 0xd03" in text
     with pytest.raises(KeyError):
         tc.cpuinfo("pentium", 1)
+
+
+def test_status_names_what_is_installed_and_what_is_missing(arm64_root, tmp_path) -> None:
+    st = tc.status(_host.default_dir())
+    assert st["installed"] and st["missing"] == [] and st["root"]["ai-edge-litert"] == "2.3.0"
+    assert (arm64_root / "READY").is_file()
+    empty = tc.status(tmp_path)
+    assert empty["installed"] is False and empty["missing"] == ["root"]
