@@ -1,4 +1,5 @@
-"""``edgesdk verify``: host parity and golden vectors (tier 1), and the device test (tier 4)."""
+"""``edgesdk verify``: host parity and golden vectors (tier 1), aarch64 kernels (``--arm64``),
+APKs without Gradle (``--apk``), and the device test (tier 4)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,18 @@ def verify_command(
         metavar="SERIAL",
         help="Run the golden test on a connected device or running emulator (adb devices).",
     ),
+    arm64: bool = typer.Option(
+        False,
+        "--arm64",
+        help="Run the golden inputs through aarch64 LiteRT (XNNPACK's ARM kernels) under "
+        "qemu-user (needs 'edgesdk toolchain install').",
+    ),
+    apk: bool = typer.Option(
+        False,
+        "--apk",
+        help="Assemble, sign and check the debug and test APKs with aapt2, kotlinc, D8, "
+        "zipalign and apksigner (not Gradle's build; needs 'edgesdk toolchain install').",
+    ),
     build_timeout: float = typer.Option(
         1800.0, "--build-timeout", help="Seconds for the Gradle build (tier 4)."
     ),
@@ -82,6 +95,8 @@ def verify_command(
                 test_timeout=test_timeout,
                 on_progress=lambda msg: status.update(msg + "…"),
                 on_warning=warn,
+                arm64=arm64,
+                apk=apk,
             )
         if json_output:
             emit_json(result.to_dict())
@@ -174,6 +189,9 @@ def _print(con: Any, result: Any) -> None:
     else:
         con.print(f"Golden vectors (tier 1) skipped: {escape(result.golden_skipped or '')}")
 
+    for name, tier in result.tiers:
+        _print_tier(con, name, tier)
+
     dev = result.device
     if dev.status == "not_run":
         con.print(f"On device (tier 4) not run: {escape(dev.message)}")
@@ -231,6 +249,38 @@ def _print(con: Any, result: Any) -> None:
         )
         if dev.logs:
             con.print(f"Logs: {escape(dev.logs)}")
+
+
+def _print_tier(con: Any, name: str, tier: Any) -> None:
+    from rich.markup import escape
+
+    if tier.status == "environment_error":
+        con.print(f"Tier {name} [red]NOT RUN[/red]: {escape(tier.reason)}")
+        return
+    if name == "arm64":
+        ok = sum(c.passed for c in tier.cases)
+        lsb = "" if tier.max_lsb_diff is None else f", max {tier.max_lsb_diff} LSB"
+        con.print(
+            f"Golden vectors on aarch64 LiteRT {tier.litert} under qemu (tier arm64, "
+            f"QEMU_CPU={tier.cpu}, XNNPACK {'on' if tier.xnnpack else 'OFF'}) "
+            f"{_verdict(tier.passed)}: {ok}/{len(tier.cases)} cases{lsb} ({tier.seconds:.1f} s)"
+        )
+        for problem in tier.problems:
+            con.print(f"  [red]{escape(problem)}[/red]")
+        con.print(
+            _case_table(
+                "Golden cases, aarch64 (tier arm64)",
+                "input tensor",
+                tier.cases,
+                lambda c: "same" if c.input_match else "differs",
+            )
+        )
+        con.print(f"  Not proven here: {escape(tier.not_proven)}")
+    elif name == "apk":
+        con.print(f"APKs without Gradle (tier apk) {_verdict(tier.passed)}: {escape(tier.summary)}")
+        for problem in tier.problems:
+            con.print(f"  [red]{escape(problem)}[/red]")
+        con.print(f"  {escape(tier.not_proven)}")
 
 
 def normalize_argv(argv: list[str]) -> list[str]:

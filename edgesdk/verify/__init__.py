@@ -3,6 +3,8 @@
 - ``host`` (tier 1): Keras vs LiteRT (:func:`verify_host`), and the golden vectors re-run
   through the Python preprocessing and LiteRT (:mod:`edgesdk.verify.golden`);
 - ``jvm`` (tier 3): the generated Kotlin pre/post-processing on the JVM (tested in the suite);
+- ``arm64``: the golden inputs through aarch64 LiteRT under qemu-user (:mod:`.arm64`);
+- ``apk``: the debug and test APKs assembled and signed without Gradle (:mod:`.apk`);
 - ``device`` (tier 4): the generated golden test on an emulator or a device
   (:mod:`edgesdk.verify.device`).
 

@@ -6,11 +6,15 @@ For an ``edgesdk package`` output folder:
    when the Keras model is available (skipped, and said so, when it is not);
 2. golden vectors on the host (tier 1): every golden case re-run through the Python
    preprocessing and LiteRT, against the stored references (:func:`.golden.verify_golden`);
-3. with ``serial`` or ``avd``: the generated golden test on a device or an emulator (tier 4,
+3. with ``arm64``: the golden inputs through aarch64 LiteRT under qemu-user (tier ``arm64``,
+   :mod:`.arm64`);
+4. with ``apk``: the debug and test APKs assembled and signed without Gradle, then checked
+   (tier ``apk``, :mod:`.apk`);
+5. with ``serial`` or ``avd``: the generated golden test on a device or an emulator (tier 4,
    :mod:`.device`). Its environment is checked first, so a missing SDK fails in a second.
 
 For a ``.tflite`` file only host parity runs. Exit codes (:attr:`VerifyResult.exit_code`):
-0 all passed; 3 a check failed; 4 the device environment was missing (and nothing failed).
+0 all passed; 3 a check failed; 4 an environment was missing (and nothing failed).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, ModelLoadError
+from ..errors import ConfigError, EnvironmentMissingError, ModelLoadError
 from . import device as dv
 from . import golden as gv
 from .parity import HostVerification
@@ -41,6 +45,9 @@ class VerifyResult:
     golden: gv.GoldenVerification | None
     golden_skipped: str | None
     device: dv.DeviceVerification
+    #: Optional tiers by name (``arm64``, ``apk``): their result (``status``, ``to_dict()``),
+    #: or a :class:`TierNotRun` when requested but its environment was missing.
+    tiers: tuple[tuple[str, Any], ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -48,13 +55,16 @@ class VerifyResult:
             (self.host is not None and not self.host.passed)
             or (self.golden is not None and not self.golden.passed)
             or self.device.status in ("failed", "crashed")
+            or any(r.status == "failed" for _, r in self.tiers)
         )
 
     @property
     def exit_code(self) -> int:
         if self.failed:
             return 3
-        if self.device.status == "environment_error":
+        if self.device.status == "environment_error" or any(
+            r.status == "environment_error" for _, r in self.tiers
+        ):
             return 4
         return 0
 
@@ -77,9 +87,17 @@ class VerifyResult:
             gpu = {"status": "not_run", "reason": gpu_run.reason or "the device has no GPU"}
         elif gpu_run is not None:
             gpu = {"status": "passed" if gpu_run.passed else "failed"}
+        extra = []
+        for name, r in self.tiers:
+            entry = {"check": "golden" if name != "apk" else "apk", "tier": name}
+            entry["status"] = r.status
+            if isinstance(r, TierNotRun):
+                entry["reason"] = r.reason
+            extra.append(entry)
         return [
             {"check": "host_parity", "tier": "host", **status(self.host, self.host_skipped)},
             {"check": "golden", "tier": "host", **status(self.golden, self.golden_skipped)},
+            *extra,
             {"check": "golden", "tier": "device", **dev},
             {"check": "golden_gpu", "tier": "device", **gpu},
         ]
@@ -101,11 +119,53 @@ class VerifyResult:
             if self.golden is not None
             else {"tier": "host", "status": "skipped", "reason": self.golden_skipped}
         )
+        for name, r in self.tiers:
+            d[name] = r.to_dict()
         d["device"] = self.device.to_dict()
         d["checks"] = self.checks()
         d["passed"] = self.passed
         d["exit_code"] = self.exit_code
         return d
+
+
+@dataclass(frozen=True)
+class TierNotRun:
+    """A requested tier that could not run: its environment is missing (exit 4)."""
+
+    tier: str
+    reason: str
+    status: str = "environment_error"
+
+    @property
+    def passed(self) -> bool:
+        return False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tier": self.tier, "status": self.status, "reason": self.reason}
+
+
+def _optional_tiers(
+    t: Path, arm64: bool, apk: bool, arm64_cpu: str | None, step: Progress
+) -> tuple[tuple[str, Any], ...]:
+    """Run the requested optional tiers on the package folder ``t``."""
+    out: list[tuple[str, Any]] = []
+    if arm64:
+        from .arm64 import verify_arm64
+
+        step("Running the golden vectors on aarch64 LiteRT under qemu (tier arm64)")
+        try:
+            out.append(("arm64", verify_arm64(t, cpu=arm64_cpu)))
+        except EnvironmentMissingError as exc:
+            out.append(("arm64", TierNotRun("arm64", exc.message)))
+    if apk:
+        from .apk import verify_apk
+
+        step("Assembling and checking the APKs without Gradle (tier apk)")
+        try:
+            out.append(("apk", verify_apk(t)))
+        except EnvironmentMissingError as exc:
+            out.append(("apk", TierNotRun("apk", exc.message)))
+    return tuple(out)
 
 
 def _report(out: Path) -> dict[str, Any] | None:
@@ -133,6 +193,9 @@ def verify(
     on_progress: Progress | None = None,
     on_warning: Progress | None = None,
     env: Mapping[str, str] | None = None,
+    arm64: bool = False,
+    apk: bool = False,
+    arm64_cpu: str | None = None,
 ) -> VerifyResult:
     """Run the checks described in the module docstring. ``avd``: None (no emulator), ""
     (the first AVD) or a name; ``serial``: a device from ``adb devices``."""
@@ -149,6 +212,12 @@ def verify(
             fix="Pass one of them",
         )
     is_out = t.is_dir()
+    if (arm64 or apk) and not (is_out and (t / "android").is_dir()):
+        raise ConfigError(
+            "--arm64 and --apk need the folder written by 'edgesdk package --target android'",
+            received=str(target),
+            fix="Pass the output folder (it holds android/), not a .tflite file",
+        )
     if on_device and not is_out:
         raise ConfigError(
             "the device check needs the folder written by 'edgesdk package --target android'",
@@ -221,6 +290,8 @@ def verify(
                 ),
             )
 
+    tiers = _optional_tiers(t, arm64, apk, arm64_cpu, step) if is_out else ()
+
     if plan is None:
         device = dv.not_run(
             "tier 4 was not requested: pass --emulator [AVD] or --device SERIAL"
@@ -239,7 +310,7 @@ def verify(
             )
         except dv.DeviceSetupError as exc:
             device = dv.environment_error(exc, plan)
-    return VerifyResult(str(target), host, host_skipped, golden, golden_skipped, device)
+    return VerifyResult(str(target), host, host_skipped, golden, golden_skipped, device, tiers)
 
 
-__all__ = ["VerifyResult", "verify"]
+__all__ = ["TierNotRun", "VerifyResult", "verify"]
