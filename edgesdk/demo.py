@@ -57,11 +57,11 @@ def run_demo(
 ) -> DemoResult:
     """Run the whole demo into ``output`` (see module docstring)."""
     from . import demo_data
-    from .compress import compress
     from .config import PackageConfig
     from .pipeline import package
     from .report import render_html
-    from .train import train
+    from .training.compression import compress
+    from .training.trainer import train
 
     def step(msg: str) -> None:
         if on_step:

@@ -64,8 +64,7 @@ def test_failed_demo_leaves_nothing(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    # edgesdk.compress is the re-exported function; patch the function in its module
-    monkeypatch.setattr(sys.modules["edgesdk.compress"], "compress", boom)
+    monkeypatch.setattr(sys.modules["edgesdk.training.compression"], "compress", boom)
     with pytest.raises(KeyboardInterrupt):
         run_demo(tmp_path / "demo", epochs=1, images_per_class=10)
     assert list(tmp_path.iterdir()) == []

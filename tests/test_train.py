@@ -203,8 +203,13 @@ def test_read_class_names_sidecar_none_and_missing(tmp_path, cnn_h5):
 
 
 def test_importing_train_and_compress_does_not_import_tensorflow():
+    modules = ", ".join(
+        f"edgesdk.training.{m}"
+        for m in ("trainer", "compression", "architectures", "schedules", "transfer", "pruning",
+                  "clustering", "qat", "distillation", "stats", "files", "data", "reports")
+    )
     code = (
-        "import sys, edgesdk.train, edgesdk.compress, edgesdk.architectures\n"
+        f"import sys, edgesdk, {modules}\n"
         "heavy = [m for m in ('tensorflow', 'tf_keras', 'keras', 'tensorflow_model_optimization')"
         " if m in sys.modules]\n"
         "print('HEAVY:' + ','.join(heavy))\n"
@@ -212,6 +217,21 @@ def test_importing_train_and_compress_does_not_import_tensorflow():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY:\n" in proc.stdout
+
+
+def test_public_functions_do_not_shadow_modules():
+    """``edgesdk.train`` / ``edgesdk.compress`` are functions, and no module of that name exists."""
+    import importlib
+
+    import edgesdk
+
+    assert callable(edgesdk.train) and callable(edgesdk.compress)
+    for name in ("edgesdk.train", "edgesdk.compress", "edgesdk.architectures"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(name)
+    code = "import edgesdk.compress as m"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "ModuleNotFoundError" in proc.stderr
 
 
 # --------------------------------------------------------------------------- user errors

@@ -114,7 +114,7 @@ def compress_command(
     refused.
     """
     with user_errors():
-        from ..compress import compress
+        from ..training.compression import compress
 
         con = console()
         con.print(f"Compressing [bold]{model}[/bold] ...")
@@ -176,7 +176,7 @@ def _summary(result: Any) -> None:
     if "qat" in result.methods:
         con.print(
             "QAT model: load it inside tfmot.quantization.keras.quantize_scope() "
-            "(edgesdk.compress.load_model does) before converting to int8."
+            "(edgesdk.training.files.load_model does) before converting to int8."
         )
 
 
