@@ -167,9 +167,10 @@ def print_epoch(log: Any) -> None:
 class EpochPrinter:
     """Prints finished epochs, at most one line every ``interval`` seconds (and the first)."""
 
-    def __init__(self, interval: float = 2.0) -> None:
+    def __init__(self, interval: float = 2.0, printer: Any = None) -> None:
         import time
 
+        self._print = printer or print_epoch
         self._clock = time.monotonic
         self._interval = interval
         self._last: float | None = None
@@ -179,7 +180,7 @@ class EpochPrinter:
         now = self._clock()
         new_stage = log.stage != self._stage
         if new_stage or self._last is None or now - self._last >= self._interval:
-            print_epoch(log)
+            self._print(log)
             self._last, self._stage = now, log.stage
 
 
