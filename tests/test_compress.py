@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgesdk.compress import compress, kernel_stats, load_model
+from edgesdk import compress, train
 from edgesdk.errors import ConfigError
-from edgesdk.train import load_labeled, read_class_names, read_model_info, stratified_split, train
+from edgesdk.training.data import load_labeled, stratified_split
+from edgesdk.training.files import load_model, read_class_names, read_model_info
+from edgesdk.training.stats import kernel_stats
 
 from .helpers import assert_nothing_written, assert_user_error
 from .test_train import ACCURACY_BOUND, CLASSES, image_data, run  # noqa: F401  (fixture)

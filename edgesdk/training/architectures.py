@@ -228,16 +228,15 @@ def _mobilenet_v2(opts: BuildOptions) -> Any:
     arch = _REGISTRY["mobilenet_v2"]
     inputs = keras.Input(opts.input_shape, name="image")
     x = _preprocessing(inputs, arch, opts)
-    # Named weights (imagenet) come through keras.applications (downloaded once into
-    # $KERAS_HOME/models); a weights file is loaded afterwards by the trainer.
-    weights: str | None = opts.weights if opts.weights == "imagenet" else None
+    # Pretrained weights (imagenet or a file) are copied in afterwards by
+    # edgesdk.training.transfer, layer by layer.
     # input_tensor keeps one flat functional graph (no nested model), which TF-MOT's
     # per-layer cloning needs.
     base = keras.applications.MobileNetV2(
         input_shape=opts.input_shape,
         input_tensor=x,
         include_top=False,
-        weights=weights,
+        weights=None,
         alpha=opts.alpha,
     )
     outputs = _head(base.output, opts.num_classes, dropout=0.2)

@@ -118,7 +118,8 @@ def distill(
         seed=ctx.seed,
     )
     hist = distiller.fit(
-        train_ds,
+        train_ds.repeat(),
+        steps_per_epoch=budget.steps_per_epoch,
         validation_data=make_dataset(*ctx.val, batch_size=ctx.batch_size, shuffle=False),
         epochs=budget.epochs,
         verbose=0,

@@ -55,8 +55,10 @@ class FineTune:
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
             metrics=["accuracy"],
         )
+        train = make_dataset(*self.train, batch_size=self.batch_size, shuffle=True, seed=self.seed)
         hist = model.fit(
-            make_dataset(*self.train, batch_size=self.batch_size, shuffle=True, seed=self.seed),
+            train.repeat(),
+            steps_per_epoch=budget.steps_per_epoch,
             validation_data=make_dataset(*self.val, batch_size=self.batch_size, shuffle=False),
             epochs=budget.epochs,
             verbose=0,

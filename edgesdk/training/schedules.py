@@ -3,9 +3,11 @@
 Small data sets give few updates per epoch (300 images at batch 32 are 8 steps), so
 training is planned in **steps**: a budget of optimizer updates (at least
 :data:`MIN_STEPS`, at least :data:`MIN_EPOCHS` passes over the data), turned into epochs
-and capped by ``--epochs``. The learning rate warms up linearly for the first
-:data:`WARMUP_FRACTION` of the steps, then follows a cosine down to
-:data:`FINAL_LR_FRACTION` of its peak. Early stopping watches the validation loss and
+and capped by ``--epochs``. An epoch -- the span between two validations -- is at least
+:data:`MIN_STEPS_PER_EPOCH` updates: a data set smaller than that is repeated within it,
+so that validation and callbacks do not dominate the time of a small run. The learning
+rate warms up linearly for the first :data:`WARMUP_FRACTION` of the steps, then follows a
+cosine down to :data:`FINAL_LR_FRACTION` of its peak. Early stopping watches the validation loss and
 restores the best weights.
 
 Compression fine-tuning (pruning, clustering, QAT) gets its own, smaller budget from the
@@ -22,7 +24,11 @@ from typing import Any
 from .._tf import tf_keras
 
 #: Optimizer updates a from-scratch training gets at least (before early stopping).
-MIN_STEPS = 600
+MIN_STEPS = 500
+#: An epoch (the span between two validations) has at least this many updates.
+MIN_STEPS_PER_EPOCH = 20
+#: A validation loss must improve by more than this to count (early stopping).
+MIN_DELTA = 1e-3
 #: Passes over the data a training gets at least.
 MIN_EPOCHS = 10
 #: Default ``--epochs``: only a cap on the step budget.
@@ -57,7 +63,8 @@ class StepPlan:
 
 
 def steps_per_epoch(num_samples: int, batch_size: int) -> int:
-    return max(1, math.ceil(num_samples / batch_size))
+    """Updates per epoch: one pass over the data, but at least ``MIN_STEPS_PER_EPOCH``."""
+    return max(MIN_STEPS_PER_EPOCH, math.ceil(num_samples / batch_size))
 
 
 def plan(
@@ -75,7 +82,8 @@ def plan(
     ``steps`` overrides the rule (``--steps``); ``epochs_cap`` (``--epochs``) always caps.
     """
     spe = steps_per_epoch(num_samples, batch_size)
-    wanted = int(steps) if steps else max(min_steps, min_epochs * spe)
+    passes = min_epochs * math.ceil(num_samples / batch_size)
+    wanted = int(steps) if steps else max(min_steps, passes)
     epochs = max(1, min(epochs_cap, math.ceil(wanted / spe)))
     total = spe * epochs
     # Patience: at least 5 epochs and 50 updates, so that the noisy validation loss of a
@@ -140,6 +148,7 @@ def early_stopping(budget: StepPlan) -> list[Any]:
         keras.callbacks.EarlyStopping(
             monitor="val_loss",
             patience=budget.patience,
+            min_delta=MIN_DELTA,
             restore_best_weights=True,
             start_from_epoch=math.ceil(budget.warmup_steps / budget.steps_per_epoch),
         )

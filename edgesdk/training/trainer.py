@@ -234,9 +234,9 @@ def _build(config: TrainConfig, input_shape: tuple[int, int, int], num_classes: 
     )
     try:
         model = architectures.build(config.arch, opts)
-        if config.pretrained and config.weights not in architectures.get(config.arch).named_weights:
+        if config.pretrained:
             transfer.load_backbone_weights(
-                model, Path(config.weights), architectures.get(config.arch), opts
+                model, config.weights, architectures.get(config.arch), opts
             )
         return model
     except EdgeSdkError:
@@ -306,7 +306,8 @@ def _fit_phase(
         )
     stopper = schedules.early_stopping(budget) if early_stopping else []
     hist = model.fit(
-        train_ds,
+        train_ds.repeat(),
+        steps_per_epoch=budget.steps_per_epoch,
         validation_data=val_ds,
         epochs=budget.epochs,
         verbose=0,

@@ -52,9 +52,18 @@ def _is_model_file(path: Path) -> bool:
         return "model_config" in f.attrs
 
 
-def _source_layers(path: Path, arch: architectures.Architecture, opts: Any) -> dict[str, Any]:
+def _source_layers(weights: str, arch: architectures.Architecture, opts: Any) -> dict[str, Any]:
     """Layer name -> layer of the model holding the pretrained weights."""
     keras = tf_keras()
+    if arch.name != "mobilenet_v2":  # pragma: no cover - the only pretrained arch
+        raise ConfigError(f"{arch.name} takes no pretrained weights", received=weights)
+    if weights == "imagenet":
+        # keras.applications names, downloads and caches the published no-top file.
+        source = keras.applications.MobileNetV2(
+            input_shape=opts.input_shape, include_top=False, weights="imagenet", alpha=opts.alpha
+        )
+        return {layer.name: layer for layer in source.layers}
+    path = Path(weights)
     if _is_model_file(path):
         from ..models import load_tf_keras
 
@@ -68,8 +77,6 @@ def _source_layers(path: Path, arch: architectures.Architecture, opts: Any) -> d
                 fix="Pass a model saved by edgesdk train, or a backbone weights .h5",
             ) from None
     else:
-        if arch.name != "mobilenet_v2":  # pragma: no cover - the only pretrained arch
-            raise ConfigError(f"{arch.name} takes no backbone weights file")
         source = keras.applications.MobileNetV2(
             input_shape=opts.input_shape, include_top=False, weights=None, alpha=opts.alpha
         )
@@ -86,10 +93,11 @@ def _source_layers(path: Path, arch: architectures.Architecture, opts: Any) -> d
 
 
 def load_backbone_weights(
-    model: Any, path: Path, arch: architectures.Architecture, opts: Any
+    model: Any, weights: str, arch: architectures.Architecture, opts: Any
 ) -> int:
-    """Copy the backbone weights in ``path`` into ``model``; returns the layers filled."""
-    source = _source_layers(path, arch, opts)
+    """Copy the backbone weights (``imagenet`` or a file) into ``model``; returns the
+    number of layers filled."""
+    source = _source_layers(weights, arch, opts)
     filled = 0
     missing: list[str] = []
     for layer in architectures.backbone_layers(model):
@@ -104,7 +112,7 @@ def load_backbone_weights(
         filled += 1
     if missing:
         raise ConfigError(
-            f"the weights in {path} do not cover the {arch.name} backbone",
+            f"the weights in {weights} do not cover the {arch.name} backbone",
             received=f"{len(missing)} layers without matching weights, e.g. {missing[:3]}",
             supported=f"weights of {arch.name} with alpha={opts.alpha:g} (same layer names "
             "and shapes)",
