@@ -65,32 +65,34 @@ def main() -> None:
                         grayscale=gray,
                     )
                     options = {} if args.epochs is None else {"epochs": args.epochs}
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     res = edgesdk.train(data, work / f"m-{mode}-{n}-{seed}.h5", seed=seed, **options)
-                    total = time.perf_counter() - t0
+                    total, cpu = time.perf_counter() - t0, time.process_time() - c0
                     model = tf_keras().models.load_model(res.model_path, compile=False)
                     pred = np.argmax(model.predict(ev.x, batch_size=64, verbose=0), axis=-1)
                     eval_acc = float(np.mean(pred == ev.y))
-                    rows.append((mode, n, seed, res, eval_acc, total))
+                    rows.append((mode, n, seed, res, eval_acc, total, cpu))
                     print(
                         f"{mode:4} {n:3}/class seed {seed}: val {res.val_accuracy:.3f} "
                         f"eval {eval_acc:.3f} epochs {res.epochs} steps {res.steps} "
-                        f"fit {res.seconds:.1f}s total {total:.1f}s",
+                        f"fit {res.seconds:.1f}s total {total:.1f}s cpu {cpu:.1f}s "
+                        f"load {os.getloadavg()[0]:.1f}",
                         file=sys.stderr,
                         flush=True,
                     )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nedgesdk train defaults, 3 classes, {SIZE}x{SIZE}, {os.cpu_count()} cores "
-          "(shared machine: timings are as measured under its load)\n")
-    header = ("mode", "img/class", "seed", "val acc", "eval acc", "epochs", "steps", "fit s", "train() s")
+    print(f"\nedgesdk train defaults, 3 classes, {SIZE}x{SIZE}, {os.cpu_count()} cores, "
+          f"load average now {os.getloadavg()[0]:.1f} (timings are as measured under that load; "
+          "CPU s is the process's CPU time over all threads, which load inflates less)\n")
+    header = ("mode", "img/class", "seed", "val acc", "eval acc", "epochs", "steps", "fit s", "train() s", "CPU s")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    for mode, n, seed, res, eval_acc, total in rows:
+    for mode, n, seed, res, eval_acc, total, cpu in rows:
         print(
             f"| {mode} | {n} | {seed} | {res.val_accuracy * 100:.1f}% | {eval_acc * 100:.1f}% | "
-            f"{res.epochs} | {res.steps} | {res.seconds:.1f} | {total:.1f} |"
+            f"{res.epochs} | {res.steps} | {res.seconds:.1f} | {total:.1f} | {cpu:.1f} |"
         )
     print("\nper data set (over seeds): min held-out accuracy, max train() time")
     for mode in args.modes:
@@ -102,10 +104,12 @@ def main() -> None:
                 f"  {mode:4} {n:3}/class: val min {min(r[3].val_accuracy for r in sel) * 100:.1f}%, "
                 f"eval min {min(r[4] for r in sel) * 100:.1f}%, "
                 f"steps median {statistics.median(r[3].steps for r in sel):.0f}, "
-                f"train() max {max(r[5] for r in sel):.1f} s"
+                f"train() max {max(r[5] for r in sel):.1f} s, CPU max {max(r[6] for r in sel):.1f} s"
             )
-    ok = all(r[3].val_accuracy >= 0.9 and r[4] >= 0.9 and r[5] <= 120 for r in rows)
-    print(f"\ntarget (>= 90% held-out within 120 s) met in every run: {ok}")
+    acc_ok = all(r[3].val_accuracy >= 0.9 and r[4] >= 0.9 for r in rows)
+    time_ok = all(r[5] <= 120 for r in rows)
+    print(f"\n>= 90% held-out accuracy in every run: {acc_ok}; "
+          f"train() within 120 s (wall, under the load above) in every run: {time_ok}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``edgesdk train`` / :func:`edgesdk.train.train` on tiny synthetic images (real TF).
+"""``edgesdk train`` / :func:`edgesdk.train` on tiny synthetic images (real TF).
 
 The data: 3 classes of 16x16 RGB images whose class is the colour channel that
 dominates (plus uniform noise), 60 images per class -- separable, and unchanged by

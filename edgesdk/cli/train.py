@@ -135,7 +135,13 @@ def train_command(
             force=force,
             on_epoch=EpochPrinter(),
         )
-        _summary(result)
+        if result.chief:
+            _summary(result)
+        else:
+            con.print(
+                f"Trained {result.steps} steps as a non-chief worker; the chief writes the model "
+                "(TF_CONFIG's chief, else worker 0)."
+            )
         if json_output:
             emit_json(result.to_dict())
 
