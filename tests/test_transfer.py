@@ -102,7 +102,7 @@ def test_two_phase_fine_tune_from_a_saved_backbone(backbone, image_data, tmp_pat
     # Phase 1 trains the new classifier only: 1280 features x 3 classes + 3 biases.
     assert head["trainable_params"] == 1280 * 3 + 3
     # Phase 2 unfreezes the top of the backbone (BatchNorm stays frozen), at a tenth of the LR.
-    assert tune["trainable_params"] > 100 * head["trainable_params"]
+    assert tune["trainable_params"] > 50 * head["trainable_params"]
     assert tune["learning_rate"] == pytest.approx(head["learning_rate"] * 0.1)
     assert report["val_accuracy"] >= ACCURACY_BOUND
 
