@@ -28,8 +28,9 @@ SIDE = 32
 def backbone(image_data, tmp_path_factory):  # noqa: F811
     """A MobileNetV2 classifier the test trains itself: its backbone is the pretrained part."""
     out = tmp_path_factory.mktemp("backbone") / "backbone.h5"
-    train(image_data["npz"], out, arch="mobilenet_v2", alpha=ALPHA, image_size=SIDE,
-          epochs=2, steps=8, seed=1)
+    result = train(image_data["npz"], out, arch="mobilenet_v2", alpha=ALPHA, image_size=SIDE,
+                   epochs=6, steps=120, seed=1)
+    assert result.phases[0].name == "train"
     return out
 
 
@@ -91,7 +92,7 @@ def test_weights_from_a_model_file_and_from_a_notop_weights_file(backbone, tmp_p
 def test_two_phase_fine_tune_from_a_saved_backbone(backbone, image_data, tmp_path):  # noqa: F811
     out = tmp_path / "transfer.h5"
     res = run("train", image_data["npz"], "-o", out, "--arch", "mobilenet_v2", "--alpha", ALPHA,
-              "--image-size", SIDE, "--weights", backbone, "--epochs", "6", "--steps", "30")
+              "--image-size", SIDE, "--weights", backbone, "--epochs", "6", "--steps", "60")
     assert res.exit_code == 0, res.stderr
     assert "head phase" in res.stderr and "fine-tune phase" in res.stderr
     import json

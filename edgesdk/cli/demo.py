@@ -84,11 +84,11 @@ def demo_command(
         for w in s["compression"].get("warnings", []):
             warn(w)
         first, last = s["chain"][0]["accuracy"], s["chain"][-1]["accuracy"]
-        lost = (first - last) * 100 if last is not None else float("nan")
+        change = f"{(last - first) * 100:+.1f}" if last is not None else "n/a"
         con.print(
             f"\nShipped [bold]{s['package']['quantization']}[/bold] "
-            f"({s['package']['tflite_bytes']:,} bytes): {lost:+.1f} points against the trained "
-            f"model (budget {s['chain_budget_points']:g}); "
+            f"({s['package']['tflite_bytes']:,} bytes): {change} points of accuracy against the "
+            f"trained model (budget -{s['chain_budget_points']:g}); "
             f"host parity (tier 1): top-1 agreement {p['top1_agreement'] * 100:.1f}% "
             f"on {p['samples']} evaluation images. Total {s['timings_s']['total_s']:.0f}s."
         )

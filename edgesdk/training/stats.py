@@ -46,8 +46,8 @@ class ModelStats:
     #: Fraction of exact zeros over all kernels.
     sparsity: float
     kernels: tuple[KernelStats, ...] = ()
-    #: The float TFLite conversion with the converter's sparsity encoding (``None``: the
-    #: converter could not apply it to this model).
+    #: The float TFLite conversion with the converter's sparsity encoding (``None``: not
+    #: measured for a model with under 5 % zeros, or the converter could not apply it).
     tflite_sparse_bytes: int | None = None
 
     @property
@@ -66,6 +66,9 @@ class ModelStats:
     def max_unique_weights(self) -> int:
         return max((k.unique for k in self.kernels), default=0)
 
+
+#: Below this fraction of zero weights the sparse conversion is not measured.
+SPARSE_MEASURE_FROM = 0.05
 
 _KERNEL_NAMES = ("kernel", "depthwise_kernel", "pointwise_kernel")
 
@@ -132,14 +135,17 @@ def model_stats(
     loss, acc = (float(v) for v in model.evaluate(val[0], val[1], batch_size=batch_size, verbose=0))
     raw = saved.read_bytes()
     lite = tflite_float_bytes(model)
-    sparse: int | None = None
-    try:
-        sparse = len(tflite_float_bytes(model, sparse=True))
-    except ConversionError:
-        sparse = None
     kernels = kernel_stats(model)
     total = sum(k.size for k in kernels)
     zeros = sum(k.sparsity * k.size for k in kernels)
+    sparsity = float(zeros / total) if total else 0.0
+    # The sparsity encoding has nothing to encode in a dense model: not measured then.
+    sparse: int | None = None
+    if sparsity >= SPARSE_MEASURE_FROM:
+        try:
+            sparse = len(tflite_float_bytes(model, sparse=True))
+        except ConversionError:
+            sparse = None
     return ModelStats(
         accuracy=acc,
         loss=loss,
@@ -148,7 +154,7 @@ def model_stats(
         file_gzip_bytes=gzip_size(raw),
         tflite_bytes=len(lite),
         tflite_gzip_bytes=gzip_size(lite),
-        sparsity=float(zeros / total) if total else 0.0,
+        sparsity=sparsity,
         kernels=kernels,
         tflite_sparse_bytes=sparse,
     )
