@@ -16,10 +16,11 @@ def test_demo_builds_everything(tmp_path):
     steps = []
     res = run_demo(tmp_path / "demo", images_per_class=60, on_step=steps.append)
     out = res.output
-    assert steps[:4] == [
+    assert steps[:5] == [
         "Drawing the shapes data set",
         "Training a small CNN",
         "Pruning to 50% sparsity",
+        "Measuring the trained and pruned models on the evaluation data",
         "Packaging for Android (quantize auto)",
     ]
     for rel in (
