@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from . import errors as errors
-from .compress import compress as compress
 from .inspection import ModelInfo as ModelInfo
 from .pipeline import PackageResult as PackageResult
-from .train import train as train
+from .training.compression import compress as compress
+from .training.trainer import train as train
 
 
 def package(model: str | Path, output: str | Path, **options: Any) -> PackageResult:

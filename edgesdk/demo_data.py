@@ -38,30 +38,53 @@ def _draw(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_shapes(
-    n_per_class: int = 100, size: int = 32, seed: int = 0
+    n_per_class: int = 100,
+    size: int = 32,
+    seed: int = 0,
+    *,
+    classes: tuple[str, ...] = CLASSES,
+    grayscale: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``x`` (N x size x size x 3 uint8 raw pixels) and ``y`` (int64 class indices)."""
+    """``x`` (N x size x size x 3 uint8 raw pixels; x 1 when ``grayscale``) and ``y``
+    (int64 indices into ``classes``, a subset of :data:`CLASSES`)."""
+    unknown = [c for c in classes if c not in CLASSES]
+    if unknown:
+        raise ValueError(f"unknown shape classes {unknown}; known: {CLASSES}")
     rng = np.random.default_rng(seed)
     xs, ys = [], []
-    for label, kind in enumerate(CLASSES):
+    for label, kind in enumerate(classes):
         for _ in range(n_per_class):
             xs.append(_draw(kind, size, rng))
             ys.append(label)
     order = rng.permutation(len(xs))
-    return np.stack(xs)[order], np.asarray(ys, dtype=np.int64)[order]
+    x = np.stack(xs)[order]
+    if grayscale:  # ITU-R 601-2 luma, as PIL's convert("L")
+        luma = x.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        x = np.clip(np.round(luma), 0, 255).astype(np.uint8)[..., None]
+    return x, np.asarray(ys, dtype=np.int64)[order]
 
 
-def write_shapes_folder(root: Path, n_per_class: int = 100, size: int = 32, seed: int = 0) -> Path:
-    """Write the demo images as ``root/<class>/<i>.png``; returns ``root``."""
+def write_shapes_folder(
+    root: Path,
+    n_per_class: int = 100,
+    size: int = 32,
+    seed: int = 0,
+    *,
+    classes: tuple[str, ...] = CLASSES,
+    grayscale: bool = False,
+) -> Path:
+    """Write the images as ``root/<class>/<i>.png`` (RGB, or 8-bit gray); returns ``root``."""
     from PIL import Image
 
-    x, y = make_shapes(n_per_class, size, seed)
-    counters = dict.fromkeys(CLASSES, 0)
+    x, y = make_shapes(n_per_class, size, seed, classes=classes, grayscale=grayscale)
+    counters = dict.fromkeys(classes, 0)
     for img, label in zip(x, y, strict=True):
-        kind = CLASSES[int(label)]
+        kind = classes[int(label)]
         folder = root / kind
         folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(img).save(folder / f"{counters[kind]:04d}.png")
+        Image.fromarray(img[..., 0] if grayscale else img).save(
+            folder / f"{counters[kind]:04d}.png"
+        )
         counters[kind] += 1
     return root
 

@@ -141,7 +141,7 @@ def resolve_labels(
 
 def _class_names_from_model(loaded: LoadedModel) -> tuple[str, ...] | None:
     try:
-        from .train import read_class_names
+        from .training.files import read_class_names
     except ImportError:
         return None
     return read_class_names(loaded.path)

@@ -1,4 +1,4 @@
-"""``edgesdk compress`` / :func:`edgesdk.compress.compress` with real TF-MOT on tiny models.
+"""``edgesdk compress`` / :func:`edgesdk.compress` with real TF-MOT on tiny models.
 
 The base model is a small_cnn trained by ``edgesdk train`` on the synthetic colour
 images of ``test_train`` (3 classes, 36 held-out images). Bounds: held-out accuracy
@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgesdk.compress import compress, kernel_stats, load_model
+from edgesdk import compress, train
 from edgesdk.errors import ConfigError
-from edgesdk.train import load_labeled, read_class_names, read_model_info, stratified_split, train
+from edgesdk.training.data import load_labeled, stratified_split
+from edgesdk.training.files import load_model, read_class_names, read_model_info
+from edgesdk.training.stats import kernel_stats
 
 from .helpers import assert_nothing_written, assert_user_error
 from .test_train import ACCURACY_BOUND, CLASSES, image_data, run  # noqa: F401  (fixture)
@@ -53,12 +55,13 @@ def pruned(base, image_data, work):  # noqa: F811
 
 @pytest.fixture(scope="session")
 def clustered(base, image_data, work):  # noqa: F811
-    return compress(base, image_data["folder"], work / "clustered.keras", cluster=4)
+    # --epochs fixes a short fine-tune (the default budget is tested with pruning).
+    return compress(base, image_data["folder"], work / "clustered.keras", cluster=4, epochs=3)
 
 
 @pytest.fixture(scope="session")
 def qat(base, image_data, work):  # noqa: F811
-    return compress(base, image_data["folder"], work / "qat.h5", qat=True)
+    return compress(base, image_data["folder"], work / "qat.h5", qat=True, epochs=3)
 
 
 def _tflite_weight_tensors(tflite: bytes) -> list[np.ndarray]:
@@ -99,14 +102,64 @@ def test_prune_reaches_the_sparsity_and_keeps_accuracy(pruned):
     assert r.accuracy_after >= r.accuracy_before - MAX_DROP
     assert r.after.file_gzip_bytes < 0.75 * r.before.file_gzip_bytes  # zeros compress
     assert r.after.tflite_gzip_bytes < 0.75 * r.before.tflite_gzip_bytes
+    # The default fine-tune (a budget from the data size) keeps an easy task within 1 point.
+    assert r.within_budget and r.accuracy_after >= r.accuracy_before - 0.01, r.warnings
+    assert r.config["epochs"] is None and r.history["prune"]["loss"]
+
+
+def test_pruned_tflite_is_smaller_with_the_sparsity_encoding_and_computes_the_same(
+    pruned, held_out
+):
+    """The dense float .tflite keeps every zero; TFLite's sparsity encoding stores them
+    compactly, and the interpreter computes the same outputs from it."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgesdk.training.stats import tflite_float_bytes
+
+    a = pruned.after
+    assert a.tflite_bytes == pytest.approx(pruned.before.tflite_bytes, rel=0.02)
+    assert a.tflite_sparse_bytes is not None and a.sparse_encoding_saves
+    assert a.tflite_sparse_bytes < 0.8 * a.tflite_bytes
+    assert pruned.to_dict()["tflite_sparse_encoding_saves"] is True
+    model = load_model(pruned.model_path)
+    dense, sparse = tflite_float_bytes(model), tflite_float_bytes(model, sparse=True)
+    assert len(sparse) == a.tflite_sparse_bytes
+    x = held_out[0][:8]
+    outs = []
+    for blob in (dense, sparse):
+        interp = Interpreter(model_content=blob)
+        interp.allocate_tensors()
+        inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+        rows = []
+        for xi in x:
+            interp.set_tensor(inp["index"], xi[None].astype(np.float32))
+            interp.invoke()
+            rows.append(interp.get_tensor(out["index"])[0].copy())
+        outs.append(np.stack(rows))
+    np.testing.assert_allclose(outs[0], outs[1], atol=1e-4)
+
+
+def test_accuracy_warnings_name_the_drop_and_a_size_that_did_not_shrink():
+    from edgesdk.training.compression import accuracy_warnings
+    from edgesdk.training.stats import ModelStats
+
+    def stats(acc: float, sparsity: float, sparse_bytes: int | None) -> ModelStats:
+        return ModelStats(acc, 0.1, 10, 100, 50, 1000, 500, sparsity, (), sparse_bytes)
+
+    before = stats(1.0, 0.0, 1000)
+    assert accuracy_warnings(before, stats(0.995, 0.5, 600), ["prune"]) == []
+    msgs = accuracy_warnings(before, stats(0.945, 0.5, 1000), ["prune"])
+    assert len(msgs) == 2
+    assert "prune cost 5.5 points" in msgs[0] and "100.0% -> 94.5%" in msgs[0]
+    assert "no smaller for the 50% sparsity" in msgs[1] and "gzip" in msgs[1]
 
 
 def test_pruned_file_and_its_tflite_conversion_are_sparse(pruned):
     model = load_model(pruned.model_path)
     stats = kernel_stats(model)
-    assert len(stats) == 4 and all(k.sparsity >= 0.45 for k in stats)
+    assert len(stats) == 5 and all(k.sparsity >= 0.45 for k in stats)
     weights = _tflite_weight_tensors(_float_tflite(model))
-    assert len(weights) == 4
+    assert len(weights) == 5  # BatchNorm folds into the convolutions; zeros stay zeros
     for w in weights:
         assert np.mean(w == 0) >= 0.45
     assert read_class_names(pruned.model_path) == CLASSES
@@ -123,7 +176,9 @@ def test_compress_json_records_before_and_after(pruned):
     assert set(report["unique_weights"]) == {k.name for k in pruned.after.kernels}
     assert report["config"]["prune"] == 0.5 and report["num_val"] == 36
     info = read_model_info(pruned.model_path)
-    assert info["compression"] == [{"method": "prune", "sparsity": 0.5}]
+    (record,) = info["compression"]
+    assert record["method"] == "prune" and record["sparsity"] == 0.5
+    assert record["steps"] >= 300 and record["steps"] == record["epochs"] * record["steps_per_epoch"]
 
 
 # --------------------------------------------------------------------------- clustering

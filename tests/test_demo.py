@@ -14,12 +14,13 @@ from .helpers import assert_user_error, run_cli
 @pytest.mark.slow
 def test_demo_builds_everything(tmp_path):
     steps = []
-    res = run_demo(tmp_path / "demo", epochs=3, images_per_class=40, on_step=steps.append)
+    res = run_demo(tmp_path / "demo", images_per_class=60, on_step=steps.append)
     out = res.output
-    assert steps[:4] == [
+    assert steps[:5] == [
         "Drawing the shapes data set",
         "Training a small CNN",
         "Pruning to 50% sparsity",
+        "Measuring the trained and pruned models on the evaluation data",
         "Packaging for Android (quantize auto)",
     ]
     for rel in (
@@ -48,8 +49,24 @@ def test_demo_builds_everything(tmp_path):
     assert rep["labels"]["source"] == "model"
     summary = json.loads((out / "demo.json").read_text())
     assert summary["compression"]["after sparsity"] >= 0.45
+    # The chain: every stage measured on the same evaluation data.
+    chain = summary["chain"]
+    assert [c["stage"] for c in chain] == ["trained", "pruned", "shipped"]
+    assert len({c["data"] for c in chain}) == 1 and "eval.npz (160 images)" in chain[0]["data"]
+    assert all(0 <= c["accuracy"] <= 1 and c["size_bytes"] > 0 for c in chain)
+    assert chain[0]["size_bytes"] == (out / "model.h5").stat().st_size
+    assert chain[2]["size_bytes"] == (out / "app" / "model.tflite").stat().st_size
+    assert chain[2]["quantization"] == rep["quantization"]["mode"]
+    variant = {v["mode"]: v for v in rep["quantization"]["auto"]["variants"]}[chain[2]["quantization"]]
+    assert chain[2]["accuracy"] == variant["accuracy"]
+    # The pruned model's accuracy on the evaluation data is the packaging reference.
+    assert rep["quantization"]["auto"]["reference_accuracy"] == pytest.approx(chain[1]["accuracy"])
+    # The shipped model stays within 1 point of the trained one.
+    assert chain[2]["accuracy"] >= chain[0]["accuracy"] - 0.01, chain
+    assert summary["shipped_within_budget"] is True
     page = (out / "report.html").read_text()
     assert "data:image/png;base64," in page and "Compression" in page and "<svg" in page
+    assert "Accuracy at every stage" in page and "shipped (app/model.tflite" in page
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
 
 
@@ -64,8 +81,7 @@ def test_failed_demo_leaves_nothing(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    # edgesdk.compress is the re-exported function; patch the function in its module
-    monkeypatch.setattr(sys.modules["edgesdk.compress"], "compress", boom)
+    monkeypatch.setattr(sys.modules["edgesdk.training.compression"], "compress", boom)
     with pytest.raises(KeyboardInterrupt):
         run_demo(tmp_path / "demo", epochs=1, images_per_class=10)
     assert list(tmp_path.iterdir()) == []

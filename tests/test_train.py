@@ -1,4 +1,4 @@
-"""``edgesdk train`` / :func:`edgesdk.train.train` on tiny synthetic images (real TF).
+"""``edgesdk train`` / :func:`edgesdk.train` on tiny synthetic images (real TF).
 
 The data: 3 classes of 16x16 RGB images whose class is the colour channel that
 dominates (plus uniform noise), 60 images per class -- separable, and unchanged by
@@ -20,10 +20,12 @@ import typer
 from PIL import Image
 from typer.testing import CliRunner
 
+from edgesdk import train
 from edgesdk.cli import compress as compress_cli
 from edgesdk.cli import train as train_cli
 from edgesdk.errors import ModelLoadError
-from edgesdk.train import read_class_names, read_model_info, stratified_split, train
+from edgesdk.training.data import stratified_split
+from edgesdk.training.files import read_class_names, read_model_info
 
 from .helpers import assert_nothing_written, assert_user_error
 
@@ -203,8 +205,13 @@ def test_read_class_names_sidecar_none_and_missing(tmp_path, cnn_h5):
 
 
 def test_importing_train_and_compress_does_not_import_tensorflow():
+    modules = ", ".join(
+        f"edgesdk.training.{m}"
+        for m in ("trainer", "compression", "architectures", "schedules", "transfer", "pruning",
+                  "clustering", "qat", "distillation", "stats", "files", "data", "reports")
+    )
     code = (
-        "import sys, edgesdk.train, edgesdk.compress, edgesdk.architectures\n"
+        f"import sys, edgesdk, {modules}\n"
         "heavy = [m for m in ('tensorflow', 'tf_keras', 'keras', 'tensorflow_model_optimization')"
         " if m in sys.modules]\n"
         "print('HEAVY:' + ','.join(heavy))\n"
@@ -212,6 +219,21 @@ def test_importing_train_and_compress_does_not_import_tensorflow():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY:\n" in proc.stdout
+
+
+def test_public_functions_do_not_shadow_modules():
+    """``edgesdk.train`` / ``edgesdk.compress`` are the functions, and the package has no
+    module of those names that an import could put in their place."""
+    code = (
+        "import pathlib, edgesdk\n"
+        "pkg = pathlib.Path(edgesdk.__file__).parent\n"
+        "assert callable(edgesdk.train) and callable(edgesdk.compress)\n"
+        "for n in ('train', 'compress', 'architectures'):\n"
+        "    assert not (pkg / (n + '.py')).exists() and not (pkg / n).is_dir(), n\n"
+        "print('OK')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr
 
 
 # --------------------------------------------------------------------------- user errors

@@ -7,8 +7,8 @@ from typing import Any
 
 import typer
 
-from ._common import console, emit_json, user_errors
-from .train import print_epoch
+from ._common import console, emit_json, user_errors, warn
+from .train import EpochPrinter
 
 
 def compress_command(
@@ -86,7 +86,8 @@ def compress_command(
         "--epochs",
         metavar="N",
         show_default=False,
-        help="Fine-tuning epochs per method (default 3; 10 for distillation).",
+        help="Fine-tuning epochs per method. Default: from the data size (at least 300 "
+        "updates and 3 epochs; distillation: at least 600 updates and 10 epochs).",
     ),
     batch_size: int = typer.Option(32, "--batch-size", metavar="N"),
     learning_rate: float | None = typer.Option(
@@ -94,7 +95,8 @@ def compress_command(
         "--learning-rate",
         metavar="LR",
         show_default=False,
-        help="Default 1e-4 for fine-tuning, 1e-3 for distillation.",
+        help="Peak of the warm-up + cosine schedule. Default 5e-4 for fine-tuning, 2e-3 for "
+        "distillation.",
     ),
     val_split: float = typer.Option(
         0.2,
@@ -120,7 +122,7 @@ def compress_command(
     refused.
     """
     with user_errors():
-        from ..compress import compress
+        from ..training.compression import compress
 
         con = console()
         con.print(f"Compressing [bold]{model}[/bold] ...")
@@ -143,7 +145,7 @@ def compress_command(
             seed=seed,
             force=force,
             trust_model=trust_model,
-            on_epoch=print_epoch,
+            on_epoch=EpochPrinter(),
         )
         _summary(result)
         if json_output:
@@ -167,6 +169,11 @@ def _summary(result: Any) -> None:
         ("  gzipped", f"{b.file_gzip_bytes:,}", f"{a.file_gzip_bytes:,}"),
         ("float .tflite bytes", f"{b.tflite_bytes:,}", f"{a.tflite_bytes:,}"),
         ("  gzipped", f"{b.tflite_gzip_bytes:,}", f"{a.tflite_gzip_bytes:,}"),
+        (
+            "  with TFLite sparsity encoding",
+            _bytes(b.tflite_sparse_bytes),
+            _bytes(a.tflite_sparse_bytes),
+        ),
         ("kernel sparsity", f"{b.sparsity:.3f}", f"{a.sparsity:.3f}"),
         ("max unique values / kernel", f"{b.max_unique_weights:,}", f"{a.max_unique_weights:,}"),
     ]
@@ -174,6 +181,19 @@ def _summary(result: Any) -> None:
         t.add_row(*row)
     con = console()
     con.print(t)
+    drop = result.accuracy_drop_points
+    con.print(
+        f"held-out accuracy {'lost' if drop > 0 else 'gained'} {abs(drop):.1f} points "
+        f"({'within' if result.within_budget else 'over'} the 1-point budget)"
+    )
+    if a.sparsity > 0.05 and a.sparse_encoding_saves and a.tflite_sparse_bytes is not None:
+        con.print(
+            f"TFLite's sparsity encoding stores the float model in {a.tflite_sparse_bytes:,} "
+            f"bytes instead of {a.tflite_bytes:,} "
+            f"({1 - a.tflite_sparse_bytes / a.tflite_bytes:.0%} smaller)"
+        )
+    for w in result.warnings:
+        warn(w)
     if result.teacher_accuracy is not None:
         con.print(f"teacher held-out accuracy {result.teacher_accuracy:.4f}")
     con.print(
@@ -183,8 +203,12 @@ def _summary(result: Any) -> None:
     if "qat" in result.methods:
         con.print(
             "QAT model: load it inside tfmot.quantization.keras.quantize_scope() "
-            "(edgesdk.compress.load_model does) before converting to int8."
+            "(edgesdk.training.files.load_model does) before converting to int8."
         )
+
+
+def _bytes(n: int | None) -> str:
+    return "n/a" if n is None else f"{n:,}"
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,9 @@ import typer
 
 from ._common import console, emit_json, user_errors
 
+#: Tasks ``edgesdk train`` trains; one entry per task module.
+TASKS = ("image_classifier",)
+
 
 def train_command(
     data: Path = typer.Argument(
@@ -25,6 +28,12 @@ def train_command(
         help="Model file to write: .h5 (legacy HDF5) or .keras. Class names are stored "
         "inside; <stem>.training.json and <stem>.training.png go beside it.",
     ),
+    task: str = typer.Option(
+        "image_classifier",
+        "--task",
+        metavar="|".join(TASKS),
+        help="What to train.",
+    ),
     arch: str = typer.Option(
         "small_cnn",
         "--arch",
@@ -37,9 +46,34 @@ def train_command(
         show_default=False,
         help="Resize images to N x N. Default: the data's own size (small_cnn), 96 (mobilenet_v2).",
     ),
-    epochs: int = typer.Option(10, "--epochs", metavar="N"),
+    epochs: int = typer.Option(
+        100,
+        "--epochs",
+        metavar="N",
+        help="At most N epochs: a cap on the step budget (early stopping usually ends sooner).",
+    ),
+    steps: int | None = typer.Option(
+        None,
+        "--steps",
+        metavar="N",
+        show_default=False,
+        help="Optimizer updates to schedule. Default: from the data size (at least 600 "
+        "updates and 10 epochs), so small data sets get enough training.",
+    ),
     batch_size: int = typer.Option(32, "--batch-size", metavar="N"),
-    learning_rate: float = typer.Option(1e-3, "--learning-rate", metavar="LR"),
+    learning_rate: float | None = typer.Option(
+        None,
+        "--learning-rate",
+        metavar="LR",
+        show_default=False,
+        help="Peak learning rate of the warm-up + cosine schedule (Adam). Default 2e-3 from "
+        "scratch, 1e-3 with pretrained weights (the fine-tune phase uses a tenth).",
+    ),
+    early_stopping: bool = typer.Option(
+        True,
+        "--early-stopping/--no-early-stopping",
+        help="Stop when the validation loss stops improving; keep the best weights.",
+    ),
     val_split: float = typer.Option(
         0.2,
         "--val-split",
@@ -56,10 +90,14 @@ def train_command(
         "none",
         "--weights",
         metavar="none|imagenet|PATH",
-        help="Initial backbone weights for mobilenet_v2 (imagenet downloads them).",
+        help="Pretrained backbone for mobilenet_v2: imagenet (downloaded once into "
+        "~/.keras/models), or a backbone weights .h5 / a model file of the same arch. "
+        "Trains the head on the frozen backbone, then fine-tunes the top of it.",
     ),
     augment: bool = typer.Option(
-        True, "--augment/--no-augment", help="Random flip and translation during training."
+        True,
+        "--augment/--no-augment",
+        help="Random flip, shift and zoom during training.",
     ),
     distribute: str = typer.Option(
         "none",
@@ -73,7 +111,8 @@ def train_command(
 ) -> None:
     """Train an image classifier that takes raw pixels and carries its class names."""
     with user_errors():
-        from ..train import train
+        check_task(task)
+        from ..training.trainer import train
 
         con = console()
         con.print(f"Training [bold]{arch}[/bold] on {data} ...")
@@ -83,8 +122,10 @@ def train_command(
             arch=arch,
             image_size=image_size,
             epochs=epochs,
+            steps=steps,
             batch_size=batch_size,
             learning_rate=learning_rate,
+            early_stopping=early_stopping,
             val_split=val_split,
             seed=seed,
             alpha=alpha,
@@ -92,22 +133,61 @@ def train_command(
             augment=augment,
             distribute=distribute,
             force=force,
-            on_epoch=print_epoch,
+            on_epoch=EpochPrinter(),
         )
-        _summary(result)
+        if result.chief:
+            _summary(result)
+        else:
+            con.print(
+                f"Trained {result.steps} steps as a non-chief worker; the chief writes the model "
+                "(TF_CONFIG's chief, else worker 0)."
+            )
         if json_output:
             emit_json(result.to_dict())
 
 
+def check_task(task: str) -> None:
+    from ..errors import ConfigError
+
+    if task not in TASKS:
+        raise ConfigError(
+            f"edgesdk train cannot train the task {task!r}",
+            received=f"--task {task}",
+            supported=", ".join(TASKS),
+            fix="Pass --task image_classifier",
+        )
+
+
 def print_epoch(log: Any) -> None:
-    """One line per finished epoch on stderr."""
+    """One line for a finished epoch on stderr."""
     parts = [f"{k} {v:.4f}" for k, v in log.metrics.items()]
     width = len(str(log.epochs))
+    steps = f"  step {log.step}/{log.steps}" if log.steps else ""
     console().print(
-        f"[cyan]{log.stage}[/cyan] epoch {log.epoch:>{width}}/{log.epochs}  "
+        f"[cyan]{log.stage}[/cyan] epoch {log.epoch:>{width}}/{log.epochs}{steps}  "
         + "  ".join(parts)
         + f"  [dim]{log.seconds:.1f} s[/dim]"
     )
+
+
+class EpochPrinter:
+    """Prints finished epochs, at most one line every ``interval`` seconds (and the first)."""
+
+    def __init__(self, interval: float = 2.0, printer: Any = None) -> None:
+        import time
+
+        self._print = printer or print_epoch
+        self._clock = time.monotonic
+        self._interval = interval
+        self._last: float | None = None
+        self._stage = ""
+
+    def __call__(self, log: Any) -> None:
+        now = self._clock()
+        new_stage = log.stage != self._stage
+        if new_stage or self._last is None or now - self._last >= self._interval:
+            self._print(log)
+            self._last, self._stage = now, log.stage
 
 
 def _summary(result: Any) -> None:
@@ -128,7 +208,15 @@ def _summary(result: Any) -> None:
         ("samples", f"{result.num_train} training, {result.num_val} held out"),
         ("val accuracy", f"{result.val_accuracy:.4f}"),
         ("val loss", f"{result.val_loss:.4f}"),
-        ("epochs", str(result.epochs)),
+        *[
+            (
+                f"{p.name} phase",
+                f"{p.epochs_run}/{p.epochs_planned} epochs, {p.steps_run} steps, peak LR "
+                f"{p.learning_rate:g}, best epoch {p.best_epoch}"
+                + (" (stopped early)" if p.stopped_early else ""),
+            )
+            for p in result.phases
+        ],
         ("time", f"{result.seconds:.1f} s"),
         ("history", escape(str(result.report_path))),
         ("curves", escape(str(result.plot_path))),
