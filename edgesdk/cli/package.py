@@ -64,6 +64,17 @@ def package_command(
         min=0,
         help="Golden test vectors to write into the app's androidTest assets (0: none).",
     ),
+    task: Optional[str] = typer.Option(
+        None,
+        "--task",
+        help="image_classifier, object_detector, ... (default: inferred from the model).",
+    ),
+    anchors: Optional[Path] = typer.Option(
+        None,
+        "--anchors",
+        help="Object detector: anchors.npy [num_boxes, 4] as (ycenter, xcenter, h, w) in 0..1, "
+        "for a detector that does not carry its anchors.",
+    ),
     json_output: bool = typer.Option(
         False, "--json", help="Print the report as one JSON object on stdout."
     ),
@@ -93,6 +104,8 @@ def package_command(
             license=license,
             force=force,
             golden_cases=golden_cases,
+            task=task,
+            anchors=anchors,
         )
         with con.status("Packaging…") as status:
             result = package(
