@@ -128,6 +128,11 @@ def _summary(con: object, result: object) -> None:
     table.add_column("", style="bold")
     table.add_column("")
     table.add_row("task", r["model"]["task"])
+    if "summary" in r:  # a task with its own flow describes its result itself
+        for key, value in r["summary"]:
+            table.add_row(escape(str(key)), escape(str(value)))
+        con.print(table)  # type: ignore[attr-defined]
+        return
     inp, out = r["inputs"][0], r["outputs"][0]
     table.add_row("input", f"{inp['shape']} {inp['dtype']}")
     table.add_row("output", f"{out['shape']} {out['dtype']}")

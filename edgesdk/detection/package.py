@@ -51,6 +51,7 @@ class Variant:
     model: bytes
     calibration_samples: int
     runner: DetectorRunner
+    converted_bytes: int = 0
     map50: float | None = None
     map: float | None = None
     agreement: dict[str, float] = field(default_factory=dict)
@@ -199,6 +200,13 @@ def package_detector(
 
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
+    warnings: list[str] = []
+    outer_warn = warn
+
+    def warn(msg: str) -> None:
+        warnings.append(msg)
+        outer_warn(msg)
+
     if not task.matches(loaded):
         raise ConfigError(
             "the model is not an object detector edgesdk can package",
@@ -289,7 +297,7 @@ def package_detector(
         )
         model_bytes = metadata.populate(conv.tflite, task.metadata(loaded, info))
         runner = DetectorRunner(model_bytes, norm.mean, norm.std)
-        v = Variant(mode, model_bytes, conv.calibration_samples, runner)
+        v = Variant(mode, model_bytes, conv.calibration_samples, runner, len(conv.tflite))
         step(f"Measuring {mode.value} on {len(images)} {source.replace('_', ' ')} (host, tier 1)")
         _measure(v, images, reference, evald, num_classes)
         variants.append(v)
@@ -345,6 +353,8 @@ def package_detector(
         },
         "size": {
             "tflite_bytes": len(model_bytes),
+            "converted_bytes": chosen.converted_bytes,
+            "metadata_overhead_bytes": len(model_bytes) - chosen.converted_bytes,
             "sha256": hashlib.sha256(model_bytes).hexdigest(),
         },
         "detection": {
@@ -355,8 +365,10 @@ def package_detector(
             "images": {"count": int(len(images)), "source": source},
         },
         "parity": {"tier": "host", "source": source, **chosen.agreement},
-        "warnings": [],
+        "warnings": warnings,
     }
+
+    report["summary"] = _summary_rows(report)
 
     step("Writing output")
     with staged_output(config.output, config.force) as stage:
@@ -405,7 +417,54 @@ def package_detector(
         report=report,
         kotlin=None if kotlin_path is None else out / kotlin_path,
         android=None if android_path is None else out / android_path,
+        warnings=tuple(warnings),
     )
+
+
+def _summary_rows(report: dict[str, Any]) -> list[list[str]]:
+    """Rows of the CLI's summary table."""
+    inp = report["inputs"][0]
+    n = report["normalization"]
+    det = report["detection"]
+    p = report["parity"]
+    rows = [
+        ["input", f"{inp['shape']} {inp['dtype']}"],
+        ["outputs", ", ".join(f"{o['name']} {o['shape']}" for o in report["outputs"])],
+        ["normalization", f"mean {n['mean']} std {n['std']} ({n['source']})"],
+        ["labels", f"{report['labels']['count']} ({report['labels']['source']})"],
+        ["anchors", f"{det['anchors']['count']} ({det['anchors']['source']})"],
+        [
+            "quantization",
+            report["quantization"]["mode"]
+            + (" (auto)" if report["quantization"]["requested"] == "auto" else ""),
+        ],
+        ["size", f"{report['size']['tflite_bytes']:,} bytes"],
+        [
+            "parity",
+            f"{p['matched']}/{p['reference_detections']} Keras detections reproduced "
+            f"(same class, IoU >= 0.9), max score diff {p['max_score_diff']:.2g} on {p['images']} "
+            f"{p['source'].replace('_', ' ')} (host, tier 1)",
+        ],
+    ]
+    for v in det["variants"]:
+        if v["map50"] is not None:
+            rows.append(
+                [
+                    f"mAP {v['mode']}",
+                    f"{v['map50'] * 100:.1f} @0.5, "
+                    f"{v['map'] * 100:.1f} @[.5:.95]; {v['tflite_bytes']:,} bytes; "
+                    f"{v['latency_ms_host']:.2f} ms (host)",
+                ]
+            )
+    if det["keras"]:
+        rows.append(
+            [
+                "mAP Keras",
+                f"{det['keras']['map50'] * 100:.1f} @0.5, "
+                f"{det['keras']['map'] * 100:.1f} @[.5:.95]",
+            ]
+        )
+    return rows
 
 
 def _tensor(detail: dict[str, Any], name: str) -> dict[str, Any]:
