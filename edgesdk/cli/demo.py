@@ -18,9 +18,18 @@ def demo_command(
     json_output: bool = typer.Option(
         False, "--json", help="Print the summary as one JSON object on stdout."
     ),
+    task: str = typer.Option(
+        "image_classifier", "--task", help="image_classifier or object_detector."
+    ),
 ) -> None:
     """Draw a shapes data set, train, prune, quantize (auto) and package it for Android."""
     with user_errors():
+        from ._detection import check_task, demo_detector_cli
+
+        check_task(task)
+        if task == "object_detector":
+            demo_detector_cli(output, epochs=epochs, force=force, json_output=json_output)
+            return
         from rich.markup import escape
 
         from ..demo import run_demo

@@ -70,9 +70,26 @@ def train_command(
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    task: str = typer.Option(
+        "image_classifier",
+        "--task",
+        help="image_classifier (DATA: class folders or .npz) or object_detector (DATA: a COCO "
+        "folder with labels.json + images/, or Pascal VOC Annotations/ + JPEGImages/).",
+    ),
 ) -> None:
-    """Train an image classifier that takes raw pixels and carries its class names."""
+    """Train an image classifier (or, with --task object_detector, a detector) that takes raw
+    pixels and carries its class names."""
     with user_errors():
+        from ._detection import check_task, train_detector_cli
+
+        check_task(task)
+        if task == "object_detector":
+            train_detector_cli(
+                data, output, image_size=image_size, epochs=epochs, batch_size=batch_size,
+                learning_rate=learning_rate, val_split=val_split, seed=seed, alpha=alpha,
+                weights=weights, augment=augment, force=force, json_output=json_output,
+            )  # fmt: skip
+            return
         from ..train import train
 
         con = console()

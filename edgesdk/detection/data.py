@@ -359,7 +359,8 @@ def write_coco(data: DetectionData, folder: Path) -> Path:
 
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
-    images, anns = [], []
+    images: list[dict[str, Any]] = []
+    anns: list[dict[str, Any]] = []
     for i, s in enumerate(data.samples):
         h, w = s.image.shape[:2]
         name = s.name or f"image_{i:04d}.png"

@@ -62,7 +62,7 @@ def _functions(
     _, h, w, c = spec.shape
     model = loaded.model
     box_index, score_index = raw_output_indices(loaded)
-    num_classes = int(loaded.outputs[score_index].shape[-1])
+    num_classes = int(loaded.outputs[score_index].shape[-1] or 0)
     anchors_t = t.constant(anchors, t.float32)
 
     @t.function(experimental_implements=_implements(num_classes, opts))

@@ -190,7 +190,7 @@ def package_detector(
     task: ObjectDetector,
     config: PackageConfig,
     loaded: LoadedModel,
-    warn: Warn,
+    on_warning: Warn,
     step: Callable[[str], None],
 ) -> PackageResult:
     from .. import metadata
@@ -201,11 +201,10 @@ def package_detector(
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     warnings: list[str] = []
-    outer_warn = warn
 
     def warn(msg: str) -> None:
         warnings.append(msg)
-        outer_warn(msg)
+        on_warning(msg)
 
     if not task.matches(loaded):
         raise ConfigError(
