@@ -362,3 +362,33 @@ def test_user_detector_with_anchors_npy(keras2, tmp_path: Path) -> None:
     assert r["detection"]["anchors"] == {"count": n, "source": "file"}
     assert r["labels"]["source"] == "generated"
     assert len(r["outputs"]) == 4
+
+
+# ------------------------------------------------------------------------------ demo and auto
+
+
+@pytest.mark.slow
+def test_detector_demo_with_auto_quantization(tmp_path: Path) -> None:
+    """``edgesdk demo --task object_detector`` at a small size: data -> train -> package with
+    ``--quantize auto`` (four variants measured in mAP) -> app and report.html."""
+    from edgesdk.detection.demo import run_detector_demo
+
+    out = tmp_path / "demo"
+    result = run_detector_demo(out, epochs=6, train_images=120, image_size=96)
+    r = report(out / "app")
+    modes = [v["mode"] for v in r["detection"]["variants"]]
+    assert modes == ["none", "float16", "dynamic", "int8"]
+    chosen = r["quantization"]["mode"]
+    assert r["quantization"]["requested"] == "auto"
+    budget = r["quantization"]["auto"]["budget_map_points"]
+    base = r["detection"]["variants"][0]["map50"]
+    by_mode = {v["mode"]: v for v in r["detection"]["variants"]}
+    for v in by_mode.values():
+        assert v["within_budget"] == ((base - v["map50"]) * 100 <= budget)
+    within = [v for v in by_mode.values() if v["within_budget"]]
+    assert chosen == min(within, key=lambda v: v["tflite_bytes"])["mode"]
+    assert (out / "report.html").is_file()
+    assert (out / "app" / "android" / "app" / "src" / "main" / "assets" / "model.tflite").is_file()
+    assert result["package"]["quantization"] == chosen
+    res = run_cli("verify", out / "app")
+    assert_user_error(res, "does not check object_detector outputs yet")

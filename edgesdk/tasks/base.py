@@ -39,6 +39,8 @@ class Task:
     name: ClassVar[str] = ""
     #: whether the task's output is a class score vector that takes labels
     has_labels: ClassVar[bool] = False
+    #: whether ``edgesdk verify`` (host parity, golden re-run) understands the task's output
+    verifiable: ClassVar[bool] = True
 
     def matches(self, loaded: LoadedModel) -> bool:
         raise NotImplementedError

@@ -53,6 +53,7 @@ def _raw_outputs(loaded: LoadedModel) -> tuple[int, int] | None:
 @register("object_detector")
 class ObjectDetector(Task):
     has_labels = True
+    verifiable = False
     #: the detector's score threshold written into ScoreThresholdingOptions
     score_threshold: float = 0.05
 
