@@ -236,8 +236,9 @@ def test_task_library_detects_what_python_detects(
             y0, x0, y1, x1 = (ours.boxes[t] * SIZE).tolist()
             x, y, w, h = d["box"]
             theirs_box = np.clip([y, x, y + h, x + w], 0, SIZE)
-            # the Task Library reports whole pixels: every edge within one pixel of ours
-            assert np.abs(theirs_box - [y0, x0, y1, x1]).max() <= 1.0, (theirs_box, ours.boxes[t])
+            # the Task Library reports whole pixels (origin truncated, size rounded): every
+            # edge within 1.5 pixels of ours
+            assert np.abs(theirs_box - [y0, x0, y1, x1]).max() <= 1.5, (theirs_box, ours.boxes[t])
             ious.append(float(iou_matrix(np.array([[y0, x0, y1, x1]]), theirs_box[None])[0, 0]))
     assert total >= 12
     assert np.mean(ious) >= 0.9, np.mean(ious)

@@ -67,6 +67,12 @@ def generate_detector_android(
         golden_dir = None
         if config.golden_cases > 0:
             cases = list(images[: config.golden_cases])
+            if len(cases) > 1:
+                # one case at another size, so the device resizes as Python does
+                from ..preprocess import resize_bilinear
+
+                h, w = cases[-1].shape[:2]
+                cases[-1] = resize_bilinear(np.asarray(cases[-1], np.float32), h * 3 // 2, w + 7)
             golden = dg.build(runner, cases, quantization, opts.score_threshold)
             golden_dir = Path(tmp) / "golden"
             dg.write(golden, golden_dir)

@@ -29,20 +29,22 @@ class DetectorRunner:
         _, self.height, self.width, self.channels = (int(d) for d in self.input["shape"])
 
     def model_input(self, raw: np.ndarray) -> np.ndarray:
-        """Raw pixels (any size) -> the input tensor (resize, normalize, quantize)."""
-        from ..preprocess import resize_bilinear
+        """Raw pixels (any size) -> the input tensor, exactly as the Kotlin wrapper makes it
+        (:func:`edgesdk.preprocess.prepare_input`: resize, normalize, quantize)."""
+        from ..preprocess import prepare_input
 
-        x = np.asarray(raw, np.float32)
-        if x.shape[:2] != (self.height, self.width):
-            x = resize_bilinear(x, self.height, self.width)
-        dtype = np.dtype(self.input["dtype"])
-        if dtype == np.float32:
-            return ((x - self.mean) / self.std)[None].astype(np.float32)
         scale, zp = self.input["quantization"]
-        x = (x - self.mean) / self.std
-        info = np.iinfo(dtype)
-        q = np.clip(np.round(x / scale + zp), info.min, info.max)
-        return q[None].astype(dtype)
+        x = prepare_input(
+            np.asarray(raw, np.float32),
+            height=self.height,
+            width=self.width,
+            mean=tuple(float(v) for v in self.mean),
+            std=tuple(float(v) for v in self.std),
+            dtype=np.dtype(self.input["dtype"]),
+            scale=scale,
+            zero_point=zp,
+        )
+        return x[None]
 
     def raw_outputs(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """(locations [N, 4], classes [N], scores [N], count) in the op's port order."""
