@@ -375,7 +375,7 @@ def test_detector_demo_with_auto_quantization(tmp_path: Path) -> None:
     from edgesdk.detection.demo import run_detector_demo
 
     out = tmp_path / "demo"
-    result = run_detector_demo(out, epochs=6, train_images=120, image_size=96)
+    result = run_detector_demo(out, epochs=3, train_images=60, image_size=64)
     r = report(out / "app")
     modes = [v["mode"] for v in r["detection"]["variants"]]
     assert modes == ["none", "float16", "dynamic", "int8"]
