@@ -153,7 +153,7 @@ def test_package_contract(packaged: dict[str, Packaged]) -> None:
         assert r["parity"]["tier"] == "host"
         # float32: the .tflite reproduces the Keras detections (same class, IoU >= 0.9)
         if name == "float":
-            assert r["parity"]["fraction"] >= 0.95, r["parity"]
+            assert r["parity"]["fraction"] >= 0.98, r["parity"]
         html = (p.out / "report.html").read_text(encoding="utf-8")
         assert "mAP@0.5" in html and "TFLite_Detection_PostProcess" in html
         print(

@@ -72,7 +72,12 @@ def detect(
     best_score = scores[np.arange(len(scores)), best]
     cand = np.nonzero(best_score > opts.score_threshold)[0]
     keep = cand[nms(boxes[cand], best_score[cand], opts.iou_threshold, opts.max_detections)]
-    return Detections(boxes[keep].astype(np.float32), best[keep].astype(np.int32), best_score[keep])
+    # Boxes clipped to the image, as the runner and the apps report them.
+    return Detections(
+        np.clip(boxes[keep], 0.0, 1.0).astype(np.float32),
+        best[keep].astype(np.int32),
+        best_score[keep].astype(np.float32),
+    )
 
 
 def match(a: Detections, b: Detections, iou: float = 0.9) -> dict[str, float]:
