@@ -59,13 +59,17 @@ class PackageConfig:
     golden_cases: int = 16
     android_runtime: str = "compiled-model"
     android_accelerators: tuple[str, ...] = ("cpu",)
+    #: task name (``edgesdk.tasks``); ``None`` infers it from the model
+    task: str | None = None
+    #: anchors ``[A, 4]`` (.npy) for a detector with raw box outputs that carries none
+    anchors: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "model", Path(self.model))
         set_(self, "output", Path(self.output))
-        for attr in ("labels", "calibration_data", "eval_data"):
+        for attr in ("labels", "calibration_data", "eval_data", "anchors"):
             v = getattr(self, attr)
             if v is not None:
                 set_(self, attr, Path(v))

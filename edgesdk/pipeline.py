@@ -305,13 +305,19 @@ def package(
 
     if config.quantize == "auto" and config.eval_data is None:
         raise _auto_needs_labels("no --eval-data")
+    if config.task is not None:
+        tasks.get(config.task)
 
     step("Loading model")
     t = time.perf_counter()
     with stdout_to_stderr():
         loaded = load_model(config.model, trust_model=config.trust_model)
     timings["load_s"] = time.perf_counter() - t
-    task = tasks.infer(loaded)
+    task = tasks.get(config.task) if config.task is not None else tasks.infer(loaded)
+    # A task with a flow of its own (e.g. object detection) packages the model itself.
+    own = task.package(config, loaded, warn, step)
+    if own is not None:
+        return own
     spec = loaded.inputs[0]
     channels = spec.shape[-1] if spec.is_image else 1
     if not spec.is_image and spec.shape[-1] is not None and config.mean and len(config.mean) > 1:

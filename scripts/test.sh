@@ -2,6 +2,7 @@
 # Install everything the test suite needs on a fresh machine, then run it.
 #   - the package with its dev extra (TensorFlow, LiteRT, pytest, ...)
 #   - tflite-support 0.4.4 without dependencies: the independent metadata oracle
+#   - the TFLite Task Library (tflite-support 0.4.4, protobuf 3) in its own cached venv
 #   - the Android/Kotlin toolchain for verification tiers 2 and 3 (cached)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,8 @@ if "$PYTHON" -c 'import sys, platform; sys.exit(0 if sys.version_info[:2] <= (3,
       exit 1
     fi
   fi
+  # The Task Library oracle (object detector, image classifier) in a venv of its own, cached.
+  "$PYTHON" tools/task_library_venv.py
 fi
 
 "$PYTHON" tools/android_toolchain.py ensure

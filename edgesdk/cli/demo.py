@@ -24,7 +24,8 @@ def demo_command(
         None,
         "--epochs",
         show_default=False,
-        help="Cap on the training epochs (default: edgesdk train's step budget decides).",
+        help="Cap on the training epochs (default: edgesdk train's step budget decides; "
+        "the detector demo trains 12).",
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
     json_output: bool = typer.Option(
@@ -34,6 +35,11 @@ def demo_command(
     """Draw a shapes data set, train, prune, quantize (auto) and package it for Android."""
     with user_errors():
         check_task(task)
+        if task == "object_detector":
+            from ._detection import demo_detector_cli
+
+            demo_detector_cli(output, epochs=epochs or 12, force=force, json_output=json_output)
+            return
         from rich.markup import escape
 
         from ..demo import run_demo

@@ -83,6 +83,17 @@ def package_command(
         metavar="ACCELERATOR",
         help="Accelerator the app bundles besides the CPU (repeatable): gpu adds litert-gpu.",
     ),
+    task: Optional[str] = typer.Option(
+        None,
+        "--task",
+        help="image_classifier, object_detector, ... (default: inferred from the model).",
+    ),
+    anchors: Optional[Path] = typer.Option(
+        None,
+        "--anchors",
+        help="Object detector: anchors.npy [num_boxes, 4] as (ycenter, xcenter, h, w) in 0..1, "
+        "for a detector that does not carry its anchors.",
+    ),
     json_output: bool = typer.Option(
         False, "--json", help="Print the report as one JSON object on stdout."
     ),
@@ -115,6 +126,8 @@ def package_command(
             golden_cases=golden_cases,
             android_runtime=android_runtime,
             android_accelerators=tuple(android_accelerator or ()),
+            task=task,
+            anchors=anchors,
         )
         with con.status("Packaging…") as status:
             result = package(
@@ -137,6 +150,11 @@ def _summary(con: object, result: object) -> None:
     table.add_column("", style="bold")
     table.add_column("")
     table.add_row("task", r["model"]["task"])
+    if "summary" in r:  # a task with its own flow describes its result itself
+        for key, value in r["summary"]:
+            table.add_row(escape(str(key)), escape(str(value)))
+        con.print(table)  # type: ignore[attr-defined]
+        return
     inp, out = r["inputs"][0], r["outputs"][0]
     table.add_row("input", f"{inp['shape']} {inp['dtype']}")
     table.add_row("output", f"{out['shape']} {out['dtype']}")

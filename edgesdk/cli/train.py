@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
 from ._common import console, emit_json, user_errors
 
 #: Tasks ``edgesdk train`` trains; one entry per task module.
-TASKS = ("image_classifier",)
+TASKS = ("image_classifier", "object_detector")
+CLASSIFIER_EPOCHS_CAP = 100
+DETECTOR_EPOCHS = 20
+DETECTOR_LR = 2e-3
 
 
 def train_command(
@@ -32,7 +35,9 @@ def train_command(
         "image_classifier",
         "--task",
         metavar="|".join(TASKS),
-        help="What to train.",
+        help="What to train: image_classifier (DATA: class folders or .npz) or object_detector "
+        "(DATA: a COCO folder with labels.json + images/, or Pascal VOC Annotations/ + "
+        "JPEGImages/).",
     ),
     arch: str = typer.Option(
         "small_cnn",
@@ -46,11 +51,14 @@ def train_command(
         show_default=False,
         help="Resize images to N x N. Default: the data's own size (small_cnn), 96 (mobilenet_v2).",
     ),
-    epochs: int = typer.Option(
-        100,
+    epochs: Optional[int] = typer.Option(
+        None,
         "--epochs",
         metavar="N",
-        help="At most N epochs: a cap on the step budget (early stopping usually ends sooner).",
+        show_default=False,
+        help="At most N epochs: a cap on the step budget (early stopping usually ends sooner). "
+        f"Default {CLASSIFIER_EPOCHS_CAP} for classifiers; detectors train exactly N "
+        f"(default {DETECTOR_EPOCHS}).",
     ),
     steps: int | None = typer.Option(
         None,
@@ -109,9 +117,21 @@ def train_command(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
-    """Train an image classifier that takes raw pixels and carries its class names."""
+    """Train an image classifier (or, with --task object_detector, a detector) that takes raw
+    pixels and carries its class names."""
     with user_errors():
         check_task(task)
+        if task == "object_detector":
+            from ._detection import train_detector_cli
+
+            train_detector_cli(
+                data, output, image_size=image_size,
+                epochs=epochs if epochs is not None else DETECTOR_EPOCHS, batch_size=batch_size,
+                learning_rate=learning_rate if learning_rate is not None else DETECTOR_LR,
+                val_split=val_split, seed=seed, alpha=alpha, weights=weights, augment=augment,
+                force=force, json_output=json_output,
+            )  # fmt: skip
+            return
         from ..training.trainer import train
 
         con = console()
@@ -121,7 +141,7 @@ def train_command(
             output,
             arch=arch,
             image_size=image_size,
-            epochs=epochs,
+            epochs=epochs if epochs is not None else CLASSIFIER_EPOCHS_CAP,
             steps=steps,
             batch_size=batch_size,
             learning_rate=learning_rate,

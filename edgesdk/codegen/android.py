@@ -13,6 +13,7 @@ and the model bytes: the same inputs give byte-identical files.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -73,13 +74,19 @@ def generate_android(
     model_bytes: bytes,
     out_dir: Path,
     golden_dir: Path | None = None,
+    overlay: str | None = None,
+    extra_context: Mapping[str, Any] | None = None,
 ) -> GeneratedAndroid:
     """Write ``out_dir/kotlin/<ClassName>.kt`` and the Gradle project ``out_dir/android``.
 
     ``model_bytes`` (the final ``.tflite``, metadata included) is stored byte for byte as
     ``android/app/src/main/assets/model.tflite``. ``golden_dir``, when given, is copied
     byte for byte into ``android/app/src/androidTest/assets/golden/`` (the instrumented
-    test that reads it is generated separately). Raises :class:`CodegenError` for input
+    test that reads it is generated separately). ``overlay`` names a task's template folder
+    (``templates/tasks/<overlay>/`` with ``kotlin/`` and ``android/``): its files are rendered
+    over the common trees, replacing files of the same output path (e.g. an object detector's
+    wrapper, sample screen and golden test); ``extra_context`` adds the task's own template
+    values. Raises :class:`CodegenError` for input
     that cannot be generated and :class:`OutputError` when ``out_dir`` already holds a
     ``kotlin`` or ``android`` folder with files.
     """
@@ -105,12 +112,21 @@ def generate_android(
     _require_empty(kotlin_dir)
     _require_empty(android_dir)
 
-    ctx = context.to_template_dict()
+    ctx = {**context.to_template_dict(), **dict(extra_context or {})}
     root = templates_root()
     written: list[Path] = []
+    task_root = root.joinpath("tasks", overlay) if overlay is not None else None
+    if task_root is not None and not task_root.is_dir():
+        raise CodegenError("the task has no templates", received=str(overlay))
 
     for rel in render_tree(root.joinpath("kotlin"), kotlin_dir, ctx):
         written.append(Path("kotlin") / rel)
+    if task_root is not None and task_root.joinpath("kotlin").is_dir():
+        written += [
+            Path("kotlin") / rel
+            for rel in render_tree(task_root.joinpath("kotlin"), kotlin_dir, ctx)
+            if Path("kotlin") / rel not in written
+        ]
     wrapper = kotlin_dir / f"{context.class_name}.kt"
     if not wrapper.is_file():
         raise CodegenError(
@@ -121,6 +137,12 @@ def generate_android(
 
     for rel in render_tree(root.joinpath("android"), android_dir, ctx):
         written.append(Path("android") / rel)
+    if task_root is not None and task_root.joinpath("android").is_dir():
+        written += [
+            Path("android") / rel
+            for rel in render_tree(task_root.joinpath("android"), android_dir, ctx)
+            if Path("android") / rel not in written
+        ]
 
     app_main = Path("android", "app", "src", "main")
     extra: list[tuple[Path, bytes]] = [

@@ -22,8 +22,10 @@ from edgesdk.metadata.schema import (
 )
 from edgesdk.metadata.types import (
     AssociatedFile,
+    BoundingBox,
     FileType,
     ModelMetadata,
+    TensorGroup,
     TensorMeta,
     to_json,
 )
@@ -31,6 +33,8 @@ from edgesdk.metadata.types import (
 __all__ = [
     "METADATA_NAME",
     "AssociatedFile",
+    "BoundingBox",
+    "TensorGroup",
     "FileType",
     "ModelMetadata",
     "TensorMeta",

@@ -19,7 +19,14 @@ from collections.abc import Iterable, Sequence
 import flatbuffers
 
 from edgesdk.errors import MetadataError
-from edgesdk.metadata.types import AssociatedFile, FileType, ModelMetadata, TensorMeta
+from edgesdk.metadata.types import (
+    AssociatedFile,
+    BoundingBox,
+    FileType,
+    ModelMetadata,
+    TensorGroup,
+    TensorMeta,
+)
 
 FILE_IDENTIFIER = b"M001"
 
@@ -55,6 +62,17 @@ _TM_FIELDS = 7
 #                    input_tensor_groups, output_tensor_groups, custom_metadata }
 _SG_NAME, _SG_DESCRIPTION, _SG_INPUTS, _SG_OUTPUTS, _SG_ASSOCIATED_FILES = 0, 1, 2, 3, 4
 _SG_FIELDS = 5
+_SG_OUTPUT_TENSOR_GROUPS = 8
+_SG_FIELDS_WITH_GROUPS = 9
+# TensorGroup { name, tensor_names }
+_TG_NAME, _TG_TENSOR_NAMES = 0, 1
+_TG_FIELDS = 2
+# BoundingBoxProperties { index, type, coordinate_type }
+_BB_INDEX, _BB_TYPE, _BB_COORDINATE_TYPE = 0, 1, 2
+_BB_FIELDS = 3
+# ScoreThresholdingOptions { global_score_threshold }
+_STO_THRESHOLD = 0
+_STO_FIELDS = 1
 # ModelMetadata { name, description, version, subgraph_metadata, author, license,
 #                 associated_files, min_parser_version }
 _MM_NAME, _MM_DESCRIPTION, _MM_VERSION, _MM_SUBGRAPHS = 0, 1, 2, 3
@@ -65,8 +83,16 @@ _MM_FIELDS = 8
 #                           AudioProperties }  (0 is NONE)
 _CONTENT_FEATURE = 1
 _CONTENT_IMAGE = 2
+_CONTENT_BOUNDING_BOX = 3
+# enum BoundingBoxType : byte { UNKNOWN, BOUNDARIES, UPPER_LEFT, CENTER }
+_BOX_TYPES = {"BOUNDARIES": 1, "UPPER_LEFT": 2, "CENTER": 3}
+_BOX_TYPE_NAMES = {v: k for k, v in _BOX_TYPES.items()}
+# enum CoordinateType : byte { RATIO, PIXEL }
+_COORDINATE_TYPES = {"RATIO": 0, "PIXEL": 1}
+_COORDINATE_TYPE_NAMES = {v: k for k, v in _COORDINATE_TYPES.items()}
 # union ProcessUnitOptions { NormalizationOptions, ... }  (0 is NONE)
 _OPTIONS_NORMALIZATION = 1
+_OPTIONS_SCORE_THRESHOLDING = 3
 # enum ColorSpaceType : byte { UNKNOWN, RGB, GRAYSCALE }
 _COLOR_SPACES = {"RGB": 1, "GRAYSCALE": 2}
 _COLOR_SPACE_NAMES = {v: k for k, v in _COLOR_SPACES.items()}
@@ -78,6 +104,9 @@ _FILE_TYPE_VERSIONS = {
     FileType.VOCABULARY: (1, 0, 1),
     FileType.SCANN_INDEX_FILE: (1, 4, 0),
 }
+
+#: Output tensor groups entered the schema in 1.2.0.
+_TENSOR_GROUPS_VERSION = (1, 2, 0)
 
 _FLOAT32_MAX = 3.4028234663852886e38
 
@@ -95,6 +124,8 @@ def min_parser_version(meta: ModelMetadata) -> str:
     properties, ``AssociatedFile.version``, custom metadata) are never written.
     """
     version = _BASE_PARSER_VERSION
+    if meta.output_tensor_groups:
+        version = max(version, _TENSOR_GROUPS_VERSION)
     for f in meta.all_associated_files():
         version = max(version, _FILE_TYPE_VERSIONS.get(_file_type(f.type), _BASE_PARSER_VERSION))
     return ".".join(str(part) for part in version)
@@ -181,10 +212,12 @@ def _validate_tensor(t: TensorMeta, where: str) -> None:
         raise _error(f"{where} must be a TensorMeta", received=repr(t))
     _check_text(t.name, f"{where} name")
     _check_text(t.description, f"{where} description")
-    if t.content not in (None, "image", "feature"):
+    if t.content not in (None, "image", "feature", "bounding_box"):
         raise _error(
-            f"{where} content must be 'image', 'feature' or None", received=repr(t.content)
+            f"{where} content must be 'image', 'feature', 'bounding_box' or None",
+            received=repr(t.content),
         )
+    _validate_detection_fields(t, where)
     if t.color_space is not None:
         if t.content != "image":
             raise _error(
@@ -232,6 +265,49 @@ def _validate_tensor(t: TensorMeta, where: str) -> None:
         _validate_file(f, f"{where} associated_files[{i}]")
 
 
+def _validate_detection_fields(t: TensorMeta, where: str) -> None:
+    """``bounding_box`` and ``score_threshold`` (object-detector outputs)."""
+    if (t.content == "bounding_box") != (t.bounding_box is not None):
+        raise _error(
+            f"{where} needs content='bounding_box' and bounding_box together",
+            received=f"content={t.content!r}, bounding_box={t.bounding_box!r}",
+            fix="Give a BoundingBox with content='bounding_box', or neither",
+        )
+    box = t.bounding_box
+    if box is not None:
+        if not isinstance(box, BoundingBox):
+            raise _error(f"{where} bounding_box must be a BoundingBox", received=repr(box))
+        if sorted(box.index) != [0, 1, 2, 3]:
+            raise _error(
+                f"{where} bounding_box.index must be a permutation of 0..3",
+                received=repr(box.index),
+                fix="Give the positions of left, top, right, bottom, e.g. (1, 0, 3, 2)",
+            )
+        if box.type not in _BOX_TYPES or box.coordinate_type not in _COORDINATE_TYPES:
+            raise _error(
+                f"{where} bounding_box type/coordinate_type unknown",
+                received=f"{box.type!r}, {box.coordinate_type!r}",
+                fix="Use BOUNDARIES/UPPER_LEFT/CENTER and RATIO/PIXEL",
+            )
+    if t.score_threshold is not None:
+        _check_floats((t.score_threshold,), f"{where} score_threshold")
+
+
+def _validate_groups(meta: ModelMetadata) -> None:
+    names = {t.name for t in meta.outputs}
+    for i, g in enumerate(meta.output_tensor_groups):
+        if not isinstance(g, TensorGroup):
+            raise _error(f"output_tensor_groups[{i}] must be a TensorGroup", received=repr(g))
+        _check_text(g.name, f"output_tensor_groups[{i}] name")
+        missing = [n for n in g.tensor_names if n not in names]
+        if missing or not g.tensor_names:
+            raise _error(
+                f"output_tensor_groups[{i}] ({g.name!r}) names tensors the outputs lack",
+                received=f"tensor_names={list(g.tensor_names)}, outputs={sorted(names)}",
+                fix="Group only output tensors that the metadata names",
+            )
+
+
 def validate(meta: ModelMetadata) -> None:
     """Raise :class:`MetadataError` if ``meta`` cannot be written."""
     if not isinstance(meta, ModelMetadata):
@@ -246,6 +322,7 @@ def validate(meta: ModelMetadata) -> None:
         _validate_tensor(t, f"outputs[{i}]")
     for i, f in enumerate(meta.associated_files):
         _validate_file(f, f"associated_files[{i}]")
+    _validate_groups(meta)
 
 
 # --------------------------------------------------------------------------- writer
@@ -300,7 +377,10 @@ def _write_files(b: flatbuffers.Builder, files: Sequence[AssociatedFile]) -> int
 def _write_content(b: flatbuffers.Builder, t: TensorMeta) -> int | None:
     if t.content is None:
         return None
-    if t.content == "image":
+    if t.content == "bounding_box":
+        props = _write_bounding_box(b, t.bounding_box)
+        props_type = _CONTENT_BOUNDING_BOX
+    elif t.content == "image":
         b.StartObject(_IP_FIELDS)
         if t.color_space is not None:
             b.PrependInt8Slot(_IP_COLOR_SPACE, _COLOR_SPACES[t.color_space], 0)
@@ -323,7 +403,32 @@ def _write_content(b: flatbuffers.Builder, t: TensorMeta) -> int | None:
     return b.EndObject()
 
 
+def _write_bounding_box(b: flatbuffers.Builder, box: BoundingBox | None) -> int:
+    assert box is not None
+    b.StartVector(4, len(box.index), 4)
+    for v in reversed(box.index):
+        b.PrependUint32(int(v))
+    index = b.EndVector()
+    b.StartObject(_BB_FIELDS)
+    _add_offset(b, _BB_INDEX, index)
+    b.PrependInt8Slot(_BB_TYPE, _BOX_TYPES[box.type], 0)
+    b.PrependInt8Slot(_BB_COORDINATE_TYPE, _COORDINATE_TYPES[box.coordinate_type], 0)
+    return b.EndObject()
+
+
+def _write_score_threshold(b: flatbuffers.Builder, threshold: float) -> int:
+    b.StartObject(_STO_FIELDS)
+    b.PrependFloat32Slot(_STO_THRESHOLD, float(threshold), 0.0)
+    options = b.EndObject()
+    b.StartObject(_PU_FIELDS)
+    b.PrependUint8Slot(_PU_OPTIONS_TYPE, _OPTIONS_SCORE_THRESHOLDING, 0)
+    _add_offset(b, _PU_OPTIONS, options)
+    return b.EndObject()
+
+
 def _write_process_units(b: flatbuffers.Builder, t: TensorMeta) -> int | None:
+    if t.score_threshold is not None and t.mean is None:
+        return _offset_vector(b, [_write_score_threshold(b, t.score_threshold)])
     if t.mean is None or t.std is None:
         return None
     mean = _float_vector(b, t.mean)
@@ -370,12 +475,28 @@ def _write_tensor(b: flatbuffers.Builder, t: TensorMeta) -> int:
     return b.EndObject()
 
 
+def _write_tensor_groups(b: flatbuffers.Builder, groups: Sequence[TensorGroup]) -> int | None:
+    if not groups:
+        return None
+    offsets = []
+    for g in groups:
+        name = _string(b, g.name)
+        names = _string_vector(b, g.tensor_names)
+        b.StartObject(_TG_FIELDS)
+        _add_offset(b, _TG_NAME, name)
+        _add_offset(b, _TG_TENSOR_NAMES, names)
+        offsets.append(b.EndObject())
+    return _offset_vector(b, offsets)
+
+
 def _write_subgraph(b: flatbuffers.Builder, meta: ModelMetadata) -> int:
     name = _string(b, meta.subgraph_name)
     description = _string(b, meta.subgraph_description)
     inputs = _offset_vector(b, [_write_tensor(b, t) for t in meta.inputs])
     outputs = _offset_vector(b, [_write_tensor(b, t) for t in meta.outputs])
-    b.StartObject(_SG_FIELDS)
+    groups = _write_tensor_groups(b, meta.output_tensor_groups)
+    b.StartObject(_SG_FIELDS_WITH_GROUPS if groups is not None else _SG_FIELDS)
+    _add_offset(b, _SG_OUTPUT_TENSOR_GROUPS, groups)
     _add_offset(b, _SG_NAME, name)
     _add_offset(b, _SG_DESCRIPTION, description)
     _add_offset(b, _SG_INPUTS, inputs)
@@ -592,6 +713,20 @@ class _Table:
             out.append(_read_string(self.buf, elem + self.buf.u32(elem)))
         return out
 
+    def f32(self, slot: int) -> float:
+        off = self._field(slot)
+        if not off:
+            return 0.0
+        self.buf._need(self.pos + off, 4)
+        return float(struct.unpack_from("<f", self.buf.data, self.pos + off)[0])
+
+    def uints(self, slot: int) -> tuple[int, ...] | None:
+        at = self._ref(slot)
+        if at is None:
+            return None
+        n, first = self.buf.vector(at, 4)
+        return tuple(int(x) for x in struct.unpack_from(f"<{n}I", self.buf.data, first))
+
     def floats(self, slot: int) -> tuple[float, ...] | None:
         at = self._ref(slot)
         if at is None:
@@ -625,6 +760,7 @@ def _read_tensor(t: _Table) -> TensorMeta:
     content = None
     color_space = None
     content_range = None
+    bounding_box = None
     ct = t.table(_TM_CONTENT)
     if ct is not None:
         kind = ct.u8(_CT_PROPS_TYPE)
@@ -635,12 +771,17 @@ def _read_tensor(t: _Table) -> TensorMeta:
                 color_space = _COLOR_SPACE_NAMES.get(props.u8(_IP_COLOR_SPACE))
         elif kind == _CONTENT_FEATURE:
             content = "feature"
-        # BoundingBoxProperties / AudioProperties are outside edgesdk's subset.
+        elif kind == _CONTENT_BOUNDING_BOX:
+            props = ct.table(_CT_PROPS)
+            bounding_box = _read_bounding_box(props) if props is not None else None
+            content = "bounding_box" if bounding_box is not None else None
+        # AudioProperties are outside edgesdk's subset.
         if content is not None:
             rng = ct.table(_CT_RANGE)
             if rng is not None:
                 content_range = (rng.i32(_VR_MIN), rng.i32(_VR_MAX))
     mean = std = None
+    score_threshold = _read_score_threshold(t.tables(_TM_PROCESS_UNITS))
     for unit in t.tables(_TM_PROCESS_UNITS):
         if unit.u8(_PU_OPTIONS_TYPE) == _OPTIONS_NORMALIZATION:
             options = unit.table(_PU_OPTIONS)
@@ -664,6 +805,32 @@ def _read_tensor(t: _Table) -> TensorMeta:
         associated_files=tuple(_read_file(f) for f in t.tables(_TM_ASSOCIATED_FILES)),
         dimension_names=tuple(dimension_names) if dimension_names is not None else None,
         content_range=content_range,
+        bounding_box=bounding_box,
+        score_threshold=score_threshold,
+    )
+
+
+def _read_bounding_box(props: _Table) -> BoundingBox | None:
+    index = props.uints(_BB_INDEX)
+    box_type = _BOX_TYPE_NAMES.get(props.u8(_BB_TYPE))
+    coordinate_type = _COORDINATE_TYPE_NAMES.get(props.u8(_BB_COORDINATE_TYPE))
+    if index is None or len(index) != 4 or box_type is None or coordinate_type is None:
+        return None
+    return BoundingBox(tuple(index), box_type, coordinate_type)  # type: ignore[arg-type]
+
+
+def _read_score_threshold(units: list[_Table]) -> float | None:
+    for unit in units:
+        if unit.u8(_PU_OPTIONS_TYPE) == _OPTIONS_SCORE_THRESHOLDING:
+            options = unit.table(_PU_OPTIONS)
+            return options.f32(_STO_THRESHOLD) if options is not None else 0.0
+    return None
+
+
+def _read_tensor_groups(sg: _Table) -> tuple[TensorGroup, ...]:
+    return tuple(
+        TensorGroup(g.string(_TG_NAME) or "", tuple(g.strings(_TG_TENSOR_NAMES) or ()))
+        for g in sg.tables(_SG_OUTPUT_TENSOR_GROUPS)
     )
 
 
@@ -691,12 +858,14 @@ def parse_metadata_buffer(buf: bytes) -> ModelMetadata:
         inputs: tuple[TensorMeta, ...] = ()
         outputs: tuple[TensorMeta, ...] = ()
         sg_name = sg_description = ""
+        groups: tuple[TensorGroup, ...] = ()
         if subgraphs:
             sg = subgraphs[0]
             sg_name = sg.string(_SG_NAME) or ""
             sg_description = sg.string(_SG_DESCRIPTION) or ""
             inputs = tuple(_read_tensor(t) for t in sg.tables(_SG_INPUTS))
             outputs = tuple(_read_tensor(t) for t in sg.tables(_SG_OUTPUTS))
+            groups = _read_tensor_groups(sg)
         return ModelMetadata(
             name=root.string(_MM_NAME) or "",
             description=root.string(_MM_DESCRIPTION) or "",
@@ -709,6 +878,7 @@ def parse_metadata_buffer(buf: bytes) -> ModelMetadata:
             min_parser_version=root.string(_MM_MIN_PARSER_VERSION),
             subgraph_name=sg_name,
             subgraph_description=sg_description,
+            output_tensor_groups=groups,
         )
     except (_Malformed, struct.error, RecursionError) as exc:
         raise _error(

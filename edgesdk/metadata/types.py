@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal
 
-ContentKind = Literal["image", "feature"]
+ContentKind = Literal["image", "feature", "bounding_box"]
 ColorSpace = Literal["RGB", "GRAYSCALE"]
 
 
@@ -72,6 +72,29 @@ class AssociatedFile:
 
 
 @dataclass(frozen=True)
+class BoundingBox:
+    """``BoundingBoxProperties``: how the 4 values of a box are laid out.
+
+    ``index`` gives the positions of left, top, right, bottom (for ``BOUNDARIES``) in
+    the 4 values: ``(1, 0, 3, 2)`` for ``[top, left, bottom, right]``. ``type`` is
+    ``BOUNDARIES``, ``UPPER_LEFT`` or ``CENTER``; ``coordinate_type`` ``RATIO`` (0..1 of
+    the image) or ``PIXEL``.
+    """
+
+    index: tuple[int, int, int, int] = (1, 0, 3, 2)
+    type: Literal["BOUNDARIES", "UPPER_LEFT", "CENTER"] = "BOUNDARIES"
+    coordinate_type: Literal["RATIO", "PIXEL"] = "RATIO"
+
+
+@dataclass(frozen=True)
+class TensorGroup:
+    """A named group of tensors (``TensorGroup``), e.g. a detector's ``detection_result``."""
+
+    name: str
+    tensor_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TensorMeta:
     """Metadata of one input or output tensor (``TensorMetadata``).
 
@@ -86,6 +109,8 @@ class TensorMeta:
       ``TENSOR_AXIS_LABELS`` on a classifier's output).
     - ``dimension_names``: optional names of the tensor's dimensions.
     - ``content_range``: optional ``Content.range`` as ``(min, max)`` dimension indices.
+    - ``bounding_box``: the ``BoundingBoxProperties`` of ``content="bounding_box"``.
+    - ``score_threshold``: a ``ScoreThresholdingOptions`` process unit (global threshold).
     """
 
     name: str
@@ -99,6 +124,8 @@ class TensorMeta:
     associated_files: tuple[AssociatedFile, ...] = ()
     dimension_names: tuple[str, ...] | None = None
     content_range: tuple[int, int] | None = None
+    bounding_box: BoundingBox | None = None
+    score_threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +150,7 @@ class ModelMetadata:
     min_parser_version: str | None = None
     subgraph_name: str = ""
     subgraph_description: str = ""
+    output_tensor_groups: tuple[TensorGroup, ...] = ()
 
     def all_associated_files(self) -> tuple[AssociatedFile, ...]:
         """Every associated file: model-level first, then inputs', then outputs', in order."""
@@ -161,6 +189,13 @@ def _tensor_json(t: TensorMeta) -> dict[str, Any]:
         "dimension_names": list(t.dimension_names) if t.dimension_names is not None else None,
         "content_range": list(t.content_range) if t.content_range is not None else None,
         "associated_files": [_file_json(f) for f in t.associated_files],
+        **(
+            {"bounding_box": {"index": list(t.bounding_box.index), "type": t.bounding_box.type,
+                              "coordinate_type": t.bounding_box.coordinate_type}}
+            if t.bounding_box is not None
+            else {}
+        ),
+        **({"score_threshold": t.score_threshold} if t.score_threshold is not None else {}),
     }
 
 
@@ -183,4 +218,12 @@ def to_json(meta: ModelMetadata) -> dict[str, Any]:
         "inputs": [_tensor_json(t) for t in meta.inputs],
         "outputs": [_tensor_json(t) for t in meta.outputs],
         "associated_files": [_file_json(f) for f in meta.associated_files],
+        **(
+            {"output_tensor_groups": [
+                {"name": g.name, "tensor_names": list(g.tensor_names)}
+                for g in meta.output_tensor_groups
+            ]}
+            if meta.output_tensor_groups
+            else {}
+        ),
     }

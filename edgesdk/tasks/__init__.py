@@ -59,6 +59,7 @@ def infer(loaded: object) -> Task:
 
 # Registration order is match order: specific tasks first, the generic one last.
 from . import image_classifier as _image_classifier  # noqa: E402,F401
+from . import object_detector as _object_detector  # noqa: E402,F401
 from . import tensor as _tensor  # noqa: E402,F401
 
 __all__ = ["Task", "MetadataInputs", "register", "get", "infer", "names"]

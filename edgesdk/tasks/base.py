@@ -6,8 +6,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..config import PackageConfig
     from ..metadata import ModelMetadata
     from ..models import LoadedModel
+    from ..pipeline import PackageResult
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,9 @@ class MetadataInputs:
     std: tuple[float, ...]
     input_min: tuple[float, ...]
     input_max: tuple[float, ...]
+    #: names of the converted model's outputs, in its output order, when the task's
+    #: conversion decides them (e.g. the four outputs of a detector's post-processing op)
+    output_names: tuple[str, ...] = ()
 
 
 class Task:
@@ -32,6 +39,8 @@ class Task:
     name: ClassVar[str] = ""
     #: whether the task's output is a class score vector that takes labels
     has_labels: ClassVar[bool] = False
+    #: whether ``edgesdk verify`` (host parity, golden re-run) understands the task's output
+    verifiable: ClassVar[bool] = True
 
     def matches(self, loaded: LoadedModel) -> bool:
         raise NotImplementedError
@@ -41,3 +50,16 @@ class Task:
 
     def metadata(self, loaded: LoadedModel, info: MetadataInputs) -> ModelMetadata:
         raise NotImplementedError
+
+    def package(
+        self,
+        config: PackageConfig,
+        loaded: LoadedModel,
+        warn: Callable[[str], None],
+        step: Callable[[str], None],
+    ) -> PackageResult | None:
+        """The whole packaging flow, for a task whose conversion, evaluation, golden
+        vectors and app differ from the one-tensor-in, one-tensor-out flow of
+        :mod:`edgesdk.pipeline` (e.g. an object detector: an appended post-processing op,
+        four outputs, mAP). ``None`` (the default) runs the pipeline's own flow."""
+        return None

@@ -178,6 +178,20 @@ def _report(out: Path) -> dict[str, Any] | None:
         return None
 
 
+def _check_task_verifiable(report: dict[str, Any] | None, target: Path) -> None:
+    from .. import tasks
+
+    name = (report or {}).get("model", {}).get("task")
+    if name in tasks.names() and not tasks.get(name).verifiable:
+        raise ConfigError(
+            f"edgesdk verify does not check {name} outputs yet",
+            received=f"{target} (task {name})",
+            supported="image classifiers and generic tensor models",
+            fix="The host checks ran when the model was packaged (report.json: parity); run the "
+            "generated on-device test with android/run-device-test.sh",
+        )
+
+
 def verify(
     target: str | Path,
     *,
@@ -239,6 +253,7 @@ def verify(
 
     host = host_skipped = None
     report = _report(t) if is_out else None
+    _check_task_verifiable(report, t)
     recorded = None if report is None else report.get("model", {}).get("source")
     if (
         is_out
