@@ -32,7 +32,7 @@ fi
 
 # The Python side only: the Kotlin/Android tiers' tools do not depend on Python's version.
 if [ -n "${EDGESDK_PYTHON_ONLY:-}" ]; then
-  exec "$PYTHON" -m pytest -q "$@" -m "not toolchain"
+  exec "$PYTHON" -m pytest -q -rs "$@" -m "not toolchain"
 fi
 
 "$PYTHON" tools/android_toolchain.py ensure
