@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh machine, then run it.
+#   - the Python: scripts/venv.sh ($PYTHON, else the active venv, else .venv here, made once)
 #   - the package with its dev extra (TensorFlow, LiteRT, pytest, ...)
 #   - tflite-support 0.4.4 without dependencies: the independent metadata oracle
 #   - the TFLite Task Library (tflite-support 0.4.4, protobuf 3) in its own cached venv
 #   - the Android/Kotlin toolchain for verification tiers 2 and 3 (cached)
+# Then: ruff and mypy; every dependency has wheels for Python 3.10 and 3.12; README's commands
+# and the suite's Python side under Python 3.13 in a Debian trixie root (scripts/trixie_root.sh,
+# cached); last, the suite here. Extra arguments go to pytest (in both runs).
+#   EDGESDK_OTHER_PYTHONS=0  skip the 3.10/3.12 wheel check and the 3.13 run
+#   EDGESDK_PYTHON_ONLY=1    the Python side only (no toolchain, no lint, tests marked toolchain
+#                            deselected); the 3.13 run uses it
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/venv.sh
 
-PYTHON="${PYTHON:-python3}"
 "$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 
 # The oracle has wheels for CPython 3.11 on x86_64 only; elsewhere its tests skip.
@@ -26,10 +33,31 @@ if "$PYTHON" -c 'import sys, platform; sys.exit(0 if sys.version_info[:2] <= (3,
   "$PYTHON" tools/task_library_venv.py
 fi
 
+# The Python side only: the Kotlin/Android tiers' tools do not depend on Python's version.
+if [ -n "${EDGESDK_PYTHON_ONLY:-}" ]; then
+  exec "$PYTHON" -m pytest -q -rs "$@" -m "not toolchain"
+fi
+
 "$PYTHON" tools/android_toolchain.py ensure
 
 # Lint and types stay clean (versions pinned in the dev extra).
 "$PYTHON" -m ruff check edgesdk tests tools benchmarks scripts
 "$PYTHON" -m mypy edgesdk
 
-exec "$PYTHON" -m pytest -q "$@"
+# Other Pythons in the supported range: 3.10 and 3.12 resolve to wheels; 3.13 runs.
+other=0
+if [ "${EDGESDK_OTHER_PYTHONS:-1}" != 0 ]; then
+  "$PYTHON" scripts/check_wheels.py 3.10 3.12 || other=$?
+  bash scripts/trixie_root.sh "$@" || other=$?
+fi
+
+status=0
+"$PYTHON" -m pytest -q "$@" || status=$?
+if [ "$status" = 5 ]; then
+  echo "pytest ran no test (exit 5): nothing matched the arguments '$*'" >&2
+fi
+if [ "$other" != 0 ]; then
+  echo "the checks for other Python versions failed (exit $other): see their output above" >&2
+  [ "$status" != 0 ] || status=$other
+fi
+exit "$status"
