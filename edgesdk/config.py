@@ -56,6 +56,7 @@ class PackageConfig:
     license: str = ""
     force: bool = False
     golden_cases: int = 16
+    fold_normalization: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

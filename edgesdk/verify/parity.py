@@ -124,7 +124,14 @@ def verify_host(
         x, y, source = ds.x, ds.y, "data"
     else:
         x, y, source = random_inputs(spec, min(samples, 32)), None, "random_inputs"
-    ref = reference_outputs(loaded, x, norm.mean, norm.std)
+    if report is not None:
+        # The user's own pipeline, as packaged: the family's preprocess_input, or what was
+        # folded into the model.
+        from ..normalization import reference_from_report
+
+        ref = reference_from_report(loaded, report["normalization"])(x)
+    else:
+        ref = reference_outputs(loaded, x, norm.mean, norm.std)
     ref = ref.reshape(len(x), -1)
     cand = np.stack([runner.run(s, norm.mean, norm.std) for s in x]).reshape(len(x), -1)
     mode = _quant_mode(runner, report)
