@@ -59,8 +59,8 @@ class InputTransform:
 
     def apply_tf(self, x: Any) -> Any:
         """The same transform as graph ops: ``GATHER`` (permutation), ``MUL`` (1/std) and
-        ``ADD`` (-mean/std), each only when it does something. ``MUL``/``ADD`` sit right
-        in front of the model's first op so the converter can fuse them into it."""
+        ``ADD`` (-mean/std), each only when it does something. They sit right in front of
+        the model's first op, where a converter could fuse them (TF 2.21's does not)."""
         from . import _tf
 
         tf = _tf.tf()
