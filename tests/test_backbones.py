@@ -36,7 +36,18 @@ CASES: dict[str, tuple[int, str, int]] = {
     "resnet_rs": (2, "ResNetRS50", 32),
 }
 # Large graphs: building and converting them takes the longest.
-SLOW = {"resnet", "inception_v3", "inception_resnet_v2", "resnet_rs", "convnext", "regnet"}
+SLOW = {
+    "resnet",
+    "resnet_v2",
+    "inception_v3",
+    "inception_resnet_v2",
+    "nasnet",
+    "efficientnet",
+    "efficientnet_v2",
+    "resnet_rs",
+    "convnext",
+    "regnet",
+}
 IN_MODEL = {"mobilenet_v3", "efficientnet", "efficientnet_v2", "convnext", "regnet", "resnet_rs"}
 CAFFE = {"vgg16", "vgg19", "resnet"}
 
@@ -222,6 +233,7 @@ def test_unknown_model_keeps_the_assumption_and_warning(cnn_no_rescaling_h5):
     assert recognise(load_model(cnn_no_rescaling_h5).model) == ([], None)
 
 
+@pytest.mark.slow
 def test_preprocess_input_inside_the_model_is_not_applied_twice(keras2, keras3, tmp_path):
     """The transfer-learning tutorial pattern: preprocess_input as TF op layers (tf_keras)
     or Keras 3 ops in front of the base. edgesdk cannot read code: warn, do not guess."""
@@ -306,6 +318,7 @@ def test_fold_normalization_on_any_model(cnn_no_rescaling_h5, shapes_eval_npz, t
     assert json.loads(ver.stdout)["checks"]
 
 
+@pytest.mark.slow
 def test_caffe_fold_with_int8(built, tmp_path):
     path = built.get("vgg16")
     calib = _eval_npz(built.root, 32)
