@@ -321,6 +321,27 @@ def _front(model: Any) -> tuple[list[str], bool]:
     return kinds, False
 
 
+def first_compute_layer(model: Any) -> tuple[Any, tuple[str, ...]]:
+    """The first compute layer of a model (nested models entered) and the kinds of the
+    operations in front of it; ``(None, kinds)`` when there is none."""
+    kinds: list[str] = []
+    for op in _ops(model):
+        if _is_container(op):
+            layer, inner = first_compute_layer(op)
+            kinds += inner
+            if layer is not None:
+                return layer, tuple(kinds)
+            continue
+        if type(op).__name__ in _COMPUTE:
+            return op, tuple(kinds)
+        kinds.append(type(op).__name__)
+    return None, tuple(kinds)
+
+
+# In front of a convolution, these commute with a per-channel scale and permutation.
+_FUSABLE_FRONT = _TRANSPARENT
+
+
 def _named_model(model: Any, family: Family) -> str:
     """The name of the innermost (nested) model whose own layers match the family."""
     best = str(getattr(model, "name", ""))

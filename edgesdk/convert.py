@@ -215,14 +215,21 @@ def convert_all(
     wanted = [Quantization.parse(m) for m in modes]
     for mode in wanted:
         check_calibration(mode, calibration)
-    fn, cf = _concrete_function(loaded, fold)
-    float_bytes = _tf_convert(fn, cf, Quantization.NONE, None)
+    from .normalization import fused
+
+    with fused(loaded, fold) as remaining:
+        fn, cf = _concrete_function(loaded, remaining)
+        float_bytes = _tf_convert(fn, cf, Quantization.NONE, None)
+        int8_bytes = None
+        if Quantization.INT8 in wanted:
+            int8_bytes = _tf_convert(fn, cf, Quantization.INT8, calibration)
     results: dict[Quantization, ConversionResult] = {}
     for mode in wanted:
         if mode is Quantization.NONE:
             data = float_bytes
         elif mode is Quantization.INT8:
-            data = _tf_convert(fn, cf, mode, calibration)
+            assert int8_bytes is not None
+            data = int8_bytes
         else:
             data = derive(float_bytes, mode)
         n = 0

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -165,6 +166,63 @@ def reference_from_report(loaded: Any, normalization: dict[str, Any]) -> Callabl
     return lambda x: reference_outputs(loaded, t.apply(x), 0.0, 1.0)
 
 
+# ------------------------------------------------------------------------------ fusion
+
+
+def fusable_layer(loaded: Any, transform: InputTransform | None) -> Any:
+    """The first ``Conv2D`` that :func:`fused` can fold a transform's permutation and scale
+    into, or ``None``."""
+    from .backbones import _FUSABLE_FRONT, first_compute_layer
+
+    if transform is None or loaded.framework == "saved_model":
+        return None
+    layer, front = first_compute_layer(loaded.model)
+    ok = (
+        layer is not None
+        and type(layer).__name__ == "Conv2D"
+        and getattr(layer, "groups", 1) == 1
+        and getattr(layer, "data_format", "channels_last") == "channels_last"
+        and all(k in _FUSABLE_FRONT for k in front)
+        and len(layer.kernel.shape) == 4
+        and int(layer.kernel.shape[2]) == len(transform.mean)
+    )
+    return layer if ok else None
+
+
+@contextmanager
+def fused(loaded: Any, transform: InputTransform | None) -> Iterator[InputTransform | None]:
+    """Fuse what is exact of a fold into the model's first convolution, for a conversion.
+
+    A channel permutation and a per-channel scale in front of a ``Conv2D`` (with only
+    padding, resizing or inference no-ops between) are the same as permuting and scaling
+    the kernel's input channels, zero padding included; the offset is not (padding would
+    see it), so it stays an ``ADD`` op in front. Yields the transform that remains to be
+    built as ops; the kernel is restored on exit (the reference keeps the original model).
+    TF 2.21's converter does none of this itself.
+    """
+    layer = fusable_layer(loaded, transform)
+    if layer is None or transform is None:
+        yield transform
+        return
+    original = np.array(layer.kernel.numpy() if hasattr(layer.kernel, "numpy") else layer.kernel)
+    n = len(transform.mean)
+    perm = transform.permutation or tuple(range(n))
+    scale = 1.0 / np.asarray(transform.std, np.float64)
+    kernel = np.zeros_like(original)
+    mean_raw = np.zeros(n, np.float64)
+    for j, src in enumerate(perm):
+        kernel[:, :, src, :] = (original[:, :, j, :].astype(np.float64) * scale[j]).astype(
+            original.dtype
+        )
+        mean_raw[src] = transform.mean[j]
+    remaining = InputTransform(tuple(float(m) for m in mean_raw), (1.0,) * n)
+    layer.kernel.assign(kernel)
+    try:
+        yield None if remaining.is_identity else remaining
+    finally:
+        layer.kernel.assign(original)
+
+
 # --------------------------------------------------------------------------- fold cost
 
 
@@ -180,29 +238,39 @@ def _operators(model: bytes) -> dict[str, int]:
         os.unlink(path)
 
 
-def _latency_ms(model: bytes, budget_s: float = 0.5, max_runs: int = 20) -> float:
-    """Median single-thread latency of one inference in the LiteRT interpreter (host)."""
+def _latency_ms(
+    models: tuple[bytes, ...], budget_s: float = 1.0, max_runs: int = 30
+) -> list[float]:
+    """Median single-thread latency of one inference of each model in the LiteRT
+    interpreter (host), runs interleaved so that load changes hit all models alike."""
     from .verify.host import TFLiteRunner
 
-    runner = TFLiteRunner(model)
-    x = np.zeros(runner.input.shape[1:], dtype=runner.input.dtype)
-    runner.run_tensor(x)  # warm-up
-    times: list[float] = []
+    runners = [TFLiteRunner(m) for m in models]
+    inputs = [np.zeros(r.input.shape[1:], dtype=r.input.dtype) for r in runners]
+    for r, x in zip(runners, inputs, strict=True):
+        r.run_tensor(x)  # warm-up
+    times: list[list[float]] = [[] for _ in runners]
     start = time.perf_counter()
-    while len(times) < 3 or (len(times) < max_runs and time.perf_counter() - start < budget_s):
-        t = time.perf_counter()
-        runner.run_tensor(x)
-        times.append(time.perf_counter() - t)
-    return float(np.median(times) * 1e3)
+    while len(times[0]) < 3 or (
+        len(times[0]) < max_runs and time.perf_counter() - start < budget_s
+    ):
+        for r, x, ts in zip(runners, inputs, times, strict=True):
+            t = time.perf_counter()
+            r.run_tensor(x)
+            ts.append(time.perf_counter() - t)
+    return [float(np.median(ts) * 1e3) for ts in times]
 
 
-def fold_cost(unfolded: bytes, folded: bytes) -> dict[str, Any]:
-    """What folding cost: size, operators added, host latency (float32 conversions)."""
+def fold_cost(unfolded: bytes, folded: bytes, fused_into: str | None = None) -> dict[str, Any]:
+    """What folding cost: size, operators added, host latency (float32 conversions).
+    ``fused_into``: the convolution the permutation and scale were fused into, if any."""
     before, after = _operators(unfolded), _operators(folded)
     added = {k: after.get(k, 0) - before.get(k, 0) for k in sorted(set(before) | set(after))}
-    lat_before, lat_after = _latency_ms(unfolded), _latency_ms(folded)
+    lat_before, lat_after = _latency_ms((unfolded, folded))
     return {
-        "measured_on": "float32 conversions, LiteRT interpreter on the host, 1 thread, median",
+        "measured_on": "float32 conversions, LiteRT interpreter on the host, 1 thread, "
+        "median of interleaved runs",
+        "fused_into": fused_into,
         "size_bytes": len(folded) - len(unfolded),
         "operators_added": {k: v for k, v in added.items() if v},
         "latency_ms_unfolded": round(lat_before, 4),

@@ -342,7 +342,7 @@ def package(
     if norm.folded is not None:
         from dataclasses import replace
 
-        from .normalization import fold_cost
+        from .normalization import fold_cost, fusable_layer
 
         step("Measuring what folding the normalization costs")
         t = time.perf_counter()
@@ -351,7 +351,9 @@ def package(
             folded = conv.tflite if mode is Quantization.NONE else None
             if folded is None:
                 folded = convert(loaded, Quantization.NONE, None, norm.folded).tflite
-        norm = replace(norm, fold_cost=fold_cost(plain, folded))
+        layer = fusable_layer(loaded, norm.folded)
+        cost = fold_cost(plain, folded, None if layer is None else str(layer.name))
+        norm = replace(norm, fold_cost=cost)
         timings["fold_cost_s"] = time.perf_counter() - t
 
     step("Writing metadata")
