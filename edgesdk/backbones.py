@@ -185,7 +185,12 @@ FAMILIES: tuple[Family, ...] = (
         ("Conv/BatchNorm|conv_bn", r"expanded_conv(_\d+)?[/_]squeeze_excite[/_].*"),
     ),
     Family("inception_v3", "tf", "InceptionV3", ("mixed0", "mixed1", "mixed2", "mixed3")),
-    Family("inception_resnet_v2", "tf", "InceptionResNetV2", ("mixed_5b", "block35_1")),
+    Family(
+        "inception_resnet_v2",
+        "tf",
+        "InceptionResNetV2",
+        ("mixed_5b", "block35_1_conv", "block35_1_ac"),
+    ),
     Family(
         "xception",
         "tf",
