@@ -63,6 +63,7 @@ class PackageConfig:
     task: str | None = None
     #: anchors ``[A, 4]`` (.npy) for a detector with raw box outputs that carries none
     anchors: Path | None = None
+    fold_normalization: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

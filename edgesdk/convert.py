@@ -54,7 +54,9 @@ MAX_CALIBRATION_SAMPLES = 256
 ORDER_ALL = (Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC, Quantization.INT8)
 
 
-def _concrete_function(loaded: LoadedModel) -> tuple[Any, Any]:
+def _concrete_function(loaded: LoadedModel, fold: Any = None) -> tuple[Any, Any]:
+    """The traced serving function; ``fold`` (an :class:`~edgesdk.backbones.InputTransform`)
+    becomes its first ops."""
     from . import _tf
 
     tf = _tf.tf()
@@ -85,6 +87,8 @@ def _concrete_function(loaded: LoadedModel) -> tuple[Any, Any]:
 
         @tf.function(input_signature=[sig])
         def serve_saved(x: Any) -> Any:
+            if fold is not None:
+                x = fold.apply_tf(x)
             out = fn(**{key: x})
             return out[out_keys[0]] if len(out_keys) == 1 else [out[k] for k in out_keys]
 
@@ -94,6 +98,8 @@ def _concrete_function(loaded: LoadedModel) -> tuple[Any, Any]:
 
     @tf.function(input_signature=[sig])
     def serve(x: Any) -> Any:
+        if fold is not None:
+            x = fold.apply_tf(x)
         return model(x, training=False)
 
     return serve, serve.get_concrete_function()
@@ -197,23 +203,33 @@ def convert_all(
     loaded: LoadedModel,
     modes: tuple[Quantization | str, ...],
     calibration: np.ndarray | None = None,
+    fold: Any = None,
 ) -> dict[Quantization, ConversionResult]:
     """Convert once to float32 and derive every requested variant from the one trace.
 
     ``calibration`` holds *model-ready* float inputs (already normalized, batch axis
     first); it is required for ``int8``, which gives int8 input and output tensors.
+    ``fold``: an input transform built into the model's first ops (calibration data is
+    then the transform's raw input).
     """
     wanted = [Quantization.parse(m) for m in modes]
     for mode in wanted:
         check_calibration(mode, calibration)
-    fn, cf = _concrete_function(loaded)
-    float_bytes = _tf_convert(fn, cf, Quantization.NONE, None)
+    from .normalization import fused
+
+    with fused(loaded, fold) as remaining:
+        fn, cf = _concrete_function(loaded, remaining)
+        float_bytes = _tf_convert(fn, cf, Quantization.NONE, None)
+        int8_bytes = None
+        if Quantization.INT8 in wanted:
+            int8_bytes = _tf_convert(fn, cf, Quantization.INT8, calibration)
     results: dict[Quantization, ConversionResult] = {}
     for mode in wanted:
         if mode is Quantization.NONE:
             data = float_bytes
         elif mode is Quantization.INT8:
-            data = _tf_convert(fn, cf, mode, calibration)
+            assert int8_bytes is not None
+            data = int8_bytes
         else:
             data = derive(float_bytes, mode)
         n = 0
@@ -227,10 +243,11 @@ def convert(
     loaded: LoadedModel,
     quantization: Quantization | str = Quantization.NONE,
     calibration: np.ndarray | None = None,
+    fold: Any = None,
 ) -> ConversionResult:
     """Convert ``loaded`` to TFLite with one quantization mode (see :func:`convert_all`)."""
     mode = Quantization.parse(quantization)
-    return convert_all(loaded, (mode,), calibration)[mode]
+    return convert_all(loaded, (mode,), calibration, fold)[mode]
 
 
 def _conversion_error(exc: Exception, mode: Quantization) -> ConversionError:

@@ -1,6 +1,7 @@
 """``package``: Keras model -> TFLite with metadata (+ Kotlin wrapper and Android app).
 
-The flow reads straight down: config -> load -> labels and normalization ->
+The flow reads straight down: config -> load -> labels and normalization (a recognised
+backbone's family; folded into the model when metadata cannot say it) ->
 calibration -> convert/quantize -> metadata -> host parity -> write (atomically).
 """
 
@@ -21,23 +22,12 @@ from ._io import staged_output, stdout_to_stderr
 from .config import PackageConfig
 from .errors import ConfigError, DataError
 from .models import LoadedModel
+from .normalization import Normalization
 
 Warn = Callable[[str], None]
 #: At most this many evaluation samples are used for parity and for ``auto``'s measurements.
 EVAL_SAMPLES = 500
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Normalization:
-    """Per-channel mean/std applied to raw inputs, and where the values came from."""
-
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    source: str  # "cli", "model_layer:Rescaling", "assumed_unit_range", "none"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"mean": list(self.mean), "std": list(self.std), "source": self.source}
 
 
 @dataclass(frozen=True)
@@ -165,6 +155,11 @@ def resolve_normalization(
                     fix=f"Repeat --{name} once or {channels} times",
                 )
         return Normalization(_per_channel(mean, channels), _per_channel(std, channels), "cli")
+    from .normalization import from_model
+
+    known = from_model(loaded, channels, warn)  # a recognised keras.applications backbone
+    if known is not None:
+        return known
     if loaded.has_preprocessing_layer:
         return Normalization(
             (0.0,) * channels, (1.0,) * channels, f"model_layer:{loaded.preprocessing_layer}"
@@ -265,7 +260,7 @@ def package(
     from . import _io, metadata, tasks
     from .convert import Quantization, check_calibration, convert
     from .models import load_model
-    from .verify.host import TFLiteRunner, parity, random_inputs, reference_outputs
+    from .verify.host import TFLiteRunner, parity, random_inputs
 
     warnings: list[str] = []
 
@@ -323,6 +318,13 @@ def package(
     if not spec.is_image and spec.shape[-1] is not None and config.mean and len(config.mean) > 1:
         channels = int(spec.shape[-1])
     norm = resolve_normalization(config, loaded, int(channels or 1), warn)
+    if config.fold_normalization:
+        from .normalization import fold
+
+        norm = fold(norm)
+    from .normalization import reference_fn
+
+    reference = reference_fn(loaded, norm)
     calib = evald = None
     if config.calibration_data is not None:
         step("Reading calibration data")
@@ -347,7 +349,7 @@ def package(
     if config.quantize == "auto":
         step("Building and measuring float32, float16, dynamic and int8 variants")
         t = time.perf_counter()
-        conv, auto, eval_reference = _auto(config, loaded, evald, calib_x, norm, warn)
+        conv, auto, eval_reference = _auto(config, loaded, evald, calib_x, norm, reference, warn)
         mode = conv.quantization
         timings["convert_s"] = time.perf_counter() - t
     else:
@@ -355,8 +357,24 @@ def package(
         step(f"Converting to TFLite ({mode.value})")
         t = time.perf_counter()
         with stdout_to_stderr():
-            conv = convert(loaded, mode, calib_x)
+            conv = convert(loaded, mode, calib_x, norm.folded)
         timings["convert_s"] = time.perf_counter() - t
+    if norm.folded is not None:
+        from dataclasses import replace
+
+        from .normalization import fold_cost, fusable_layer
+
+        step("Measuring what folding the normalization costs")
+        t = time.perf_counter()
+        with stdout_to_stderr():
+            plain = convert(loaded, Quantization.NONE).tflite
+            folded = conv.tflite if mode is Quantization.NONE else None
+            if folded is None:
+                folded = convert(loaded, Quantization.NONE, None, norm.folded).tflite
+        layer = fusable_layer(loaded, norm.folded)
+        cost = fold_cost(plain, folded, None if layer is None else str(layer.name))
+        norm = replace(norm, fold_cost=cost)
+        timings["fold_cost_s"] = time.perf_counter() - t
 
     step("Writing metadata")
     t = time.perf_counter()
@@ -394,7 +412,7 @@ def package(
         ref = eval_reference
     else:
         with stdout_to_stderr():
-            ref = reference_outputs(loaded, ds.x, norm.mean, norm.std)
+            ref = reference(ds.x)
     cand = np.stack([runner.run(s, norm.mean, norm.std) for s in ds.x])
     par = parity(ref, cand, ds.y, source)
     evaluation = None
@@ -504,6 +522,7 @@ def _auto(
     evald: Any,
     calib_x: Any,
     norm: Normalization,
+    reference: Callable[[np.ndarray], np.ndarray],
     warn: Warn,
 ) -> tuple[Any, Any, np.ndarray]:
     """Build all variants and measure them on the eval data.
@@ -514,7 +533,6 @@ def _auto(
     from .convert import ORDER_ALL, convert_all
     from .preprocess import normalize
     from .quantize_auto import measure
-    from .verify.host import reference_outputs
 
     if evald is None or evald.y is None:
         raise _auto_needs_labels(
@@ -527,9 +545,9 @@ def _auto(
         )
         calib_x = normalize(evald.x, norm.mean, norm.std)
     with stdout_to_stderr():
-        results = convert_all(loaded, ORDER_ALL, calib_x)
+        results = convert_all(loaded, ORDER_ALL, calib_x, norm.folded)
         ds = evald.take(EVAL_SAMPLES)
-        ref = reference_outputs(loaded, ds.x, norm.mean, norm.std)
+        ref = reference(ds.x)
     choice = measure(
         results,
         ref.reshape(len(ds.x), -1),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,11 @@ def render_html(
                 ("input", f"{report['inputs'][0]['shape']} {report['inputs'][0]['dtype']}"),
                 ("output", f"{report['outputs'][0]['shape']} {report['outputs'][0]['dtype']}"),
                 ("normalization", f"mean {n['mean']}, std {n['std']} ({n['source']})"),
+                *(
+                    [("folded into the model", json.dumps(n["folded"], sort_keys=True))]
+                    if n.get("folded")
+                    else []
+                ),
                 ("labels", f"{report['labels']['count']} ({report['labels']['source']})"),
                 ("quantization", f"{q['mode']} (requested: {q.get('requested', q['mode'])})"),
                 ("size", f"{report['size']['tflite_bytes']:,} bytes"),

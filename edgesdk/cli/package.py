@@ -29,6 +29,12 @@ def package_command(
     std: Optional[list[float]] = typer.Option(
         None, "--std", help="Normalization std; once, or once per channel."
     ),
+    fold_normalization: bool = typer.Option(
+        False,
+        "--fold-normalization",
+        help="Build the normalization into the model's first ops; the metadata then says "
+        "mean 0, std 1 (for apps that feed raw pixels).",
+    ),
     quantize: str = typer.Option(
         "none", "--quantize", help="none, dynamic, float16, int8 or auto."
     ),
@@ -128,6 +134,7 @@ def package_command(
             android_accelerators=tuple(android_accelerator or ()),
             task=task,
             anchors=anchors,
+            fold_normalization=fold_normalization,
         )
         with con.status("Packaging…") as status:
             result = package(
@@ -160,6 +167,26 @@ def _summary(con: object, result: object) -> None:
     table.add_row("output", f"{out['shape']} {out['dtype']}")
     n = r["normalization"]
     table.add_row("normalization", f"mean {n['mean']} std {n['std']} ({n['source']})")
+    if n.get("backbone"):
+        b = n["backbone"]
+        table.add_row(
+            "backbone",
+            f"keras.applications {b['family']} ({escape(b['name'])}), "
+            f"{b['mode']} preprocessing, {b['placement'].replace('_', ' ')}",
+        )
+    if n.get("folded"):
+        f, cost = n["folded"], n["folded"].get("cost") or {}
+        text = (
+            "in the model's first ops: "
+            + (f"channels {f['permutation']}, " if f["permutation"] else "")
+            + f"mean {f['mean']} std {f['std']}"
+        )
+        if cost:
+            text += (
+                f"; cost {cost['size_bytes']:+,} bytes, {cost['latency_ms']:+.3f} ms "
+                "(host, float32)"
+            )
+        table.add_row("folded", text)
     table.add_row("labels", f"{r['labels']['count']} ({r['labels']['source']})")
     table.add_row(
         "quantization",

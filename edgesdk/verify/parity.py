@@ -241,7 +241,14 @@ def verify_host(
         )
     loaded = load_model(reference, trust_model=trust_model)
     x, y, source, data_path = choose_inputs(t, report, loaded, data, samples)
-    ref = reference_outputs(loaded, x, norm.mean, norm.std)
+    if report is not None and "normalization" in report:
+        # The user's own pipeline, as packaged: the family's preprocess_input, or what was
+        # folded into the model.
+        from ..normalization import reference_from_report
+
+        ref = reference_from_report(loaded, report["normalization"])(x)
+    else:
+        ref = reference_outputs(loaded, x, norm.mean, norm.std)
     ref = ref.reshape(len(x), -1)
     cand = np.stack([runner.run(s, norm.mean, norm.std) for s in x]).reshape(len(x), -1)
     if ref.shape != cand.shape:
