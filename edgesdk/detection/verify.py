@@ -231,7 +231,7 @@ def _images(
         gt = load_detection_data(data)
         sub = DetectionData(gt.samples[:limit], gt.class_names, "")
         images, _, _ = sub.resized(size[0])
-        return np.asarray(images, np.float32), sub, "data"
+        return np.asarray(images, np.float32), sub, "data_images"
     golden = dg.read(golden_dir)
     images = np.stack(
         [resize_bilinear(c.pixels.astype(np.float32), *size) for c in golden.cases[:limit]]
@@ -367,3 +367,35 @@ def verify_detector_output(
 def _input_size(model: bytes) -> tuple[int, int]:
     r = DetectorRunner(model)
     return r.height, r.width
+
+
+def recheck_device_case(
+    reported: Mapping[str, Any], case: dg.GoldenCase, golden: dg.DetectionGolden
+) -> bool:
+    """The host's verdict on one case line the on-device detection test reported
+    (``GoldenResult.toJson``: expected, got, missing, unexpected, min_iou, max_score_diff,
+    input_match), never trusting its bare ``passed``: the stored detection count, none missing,
+    none unexpected, the matched pairs within the stored IoU minimum and score tolerance, and
+    the device's input tensor not different from Python's.
+
+    The device orchestration (:mod:`edgesdk.verify.device`) applies the classifier's rule to
+    case lines today and does not run detector folders; this is the rule it is to apply to
+    them."""
+    try:
+        expected = int(reported["expected"])
+        missing = int(reported["missing"])
+        unexpected = int(reported["unexpected"])
+        worst_iou = reported.get("min_iou")
+        worst_diff = reported.get("max_score_diff")
+    except (KeyError, TypeError, ValueError):
+        return False
+    if expected != len(case.expected) or missing != 0 or unexpected != 0:
+        return False
+    if reported.get("input_match") is False:
+        return False
+    if worst_iou is None or worst_diff is None:  # NaN on the device is reported as null
+        return False
+    return bool(
+        np.float32(worst_iou) >= np.float32(golden.min_iou)
+        and np.float32(worst_diff) <= np.float32(golden.score_tolerance)
+    )
