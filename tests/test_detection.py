@@ -411,6 +411,13 @@ def test_verify_detector_output(packaged: dict[str, Packaged], det_data, tmp_pat
     assert all(c["input_match"] and c["missing"] == 0 and c["unexpected"] == 0 for c in cases)
     assert sum(c["expected"] for c in cases) > 0
     assert v["golden"]["rule"]["min_iou"] == pytest.approx(0.9)
+    # the host's re-check of device-reported case lines (the same fields as the Kotlin's)
+    golden = dg.read(src / "android" / dg_asset())
+    for c, case in zip(cases, golden.cases, strict=True):
+        assert recheck_device_case(c, case, golden)
+        for lie in ({"missing": 1}, {"unexpected": 1}, {"input_match": False},
+                    {"min_iou": 0.5}, {"max_score_diff": 1.0}, {"min_iou": None}):  # fmt: skip
+            assert not recheck_device_case({**c, **lie}, case, golden), lie
     assert v["golden"]["rule"]["score_tolerance"] == pytest.approx(dg.SCORE_TOLERANCE["none"])
     parity = v["host_parity"]
     assert parity["source"] == "data_images"

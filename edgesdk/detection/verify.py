@@ -9,7 +9,7 @@
 - **Host parity**: the Keras model (``--reference``, else the one recorded in report.json) and
   the ``.tflite`` on the same images, measured as at package time (Keras detections reproduced
   with the same class and IoU >= 0.9; mAP when ``--data`` is a detection data set). Images:
-  ``--data`` (COCO or VOC), else the golden pixels.
+  ``--data`` (COCO or VOC), else the golden pixels, else drawn shapes (as ``package``).
 """
 
 from __future__ import annotations
@@ -232,6 +232,10 @@ def _images(
         sub = DetectionData(gt.samples[:limit], gt.class_names, "")
         images, _, _ = sub.resized(size[0])
         return np.asarray(images, np.float32), sub, "data_images"
+    if not (golden_dir / "golden.bin").is_file():  # as package does without data
+        from .data import draw_shapes
+
+        return draw_shapes(8, size=size[0], seed=123).resized(size[0])[0], None, "generated_images"
     golden = dg.read(golden_dir)
     images = np.stack(
         [resize_bilinear(c.pixels.astype(np.float32), *size) for c in golden.cases[:limit]]
@@ -316,6 +320,12 @@ def verify_detector_output(
     from ..tasks.base import TaskChecks
     from ..verify.golden_format import ANDROID_ASSET_DIR
 
+    if reference is not None and not Path(reference).exists():
+        raise ModelLoadError(
+            f"the reference model {reference} does not exist",
+            received=str(reference),
+            fix="Pass the Keras detector the folder was packaged from",
+        )
     golden_dir = out / "android" / ANDROID_ASSET_DIR
     has_golden = (golden_dir / "golden.bin").is_file()
     mean, std = _normalization(report)
@@ -344,15 +354,6 @@ def verify_detector_output(
             + (f" (recorded: {recorded})" if recorded else "")
             + "; pass --reference MODEL to compare with it"
         )
-        if reference is not None:
-            raise ModelLoadError(
-                f"the reference model {reference} does not exist",
-                received=str(reference),
-                fix="Pass the Keras detector the folder was packaged from",
-            )
-        warn(f"host parity skipped: {host_skipped}")
-    elif data is None and not has_golden:
-        host_skipped = "no images to compare on: pass --data with a COCO or VOC folder"
         warn(f"host parity skipped: {host_skipped}")
     else:
         step("Verifying Keras vs TFLite detections on the host (tier 1)")

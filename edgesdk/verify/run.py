@@ -13,6 +13,9 @@ For an ``edgesdk package`` output folder:
 5. with ``serial`` or ``avd``: the generated golden test on a device or an emulator (tier 4,
    :mod:`.device`). Its environment is checked first, so a missing SDK fails in a second.
 
+A task whose outputs these checks do not fit (an object detector) runs its own host checks
+instead of 1 and 2 (:meth:`edgesdk.tasks.base.Task.verify_output`).
+
 For a ``.tflite`` file only host parity runs. Exit codes (:attr:`VerifyResult.exit_code`):
 0 all passed; 3 a check failed; 4 an environment was missing (and nothing failed).
 """
