@@ -28,6 +28,7 @@ from edgesdk.detection import golden as dg
 from edgesdk.detection.anchors import iou_matrix
 from edgesdk.detection.data import draw_shapes, load_detection_data, write_coco
 from edgesdk.detection.runner import DetectorRunner
+from edgesdk.detection.verify import recheck_device_case
 
 from .helpers import assert_user_error, report, run_cli
 
@@ -317,6 +318,11 @@ def test_kotlin_postprocessing_gives_python_detections(
             assert parts[1] == case.input_sha256.hex()  # the Kotlin tensor is Python's
             check = json.loads(parts[2])
             assert check["passed"] and check["input_match"] is True, check
+            # the host's re-check of what the on-device test reports (same Kotlin, same line)
+            assert recheck_device_case(check, case, golden)
+            for lie in ({"missing": 1}, {"unexpected": 1}, {"input_match": False},
+                        {"min_iou": 0.5}, {"expected": len(case.expected) + 1}):  # fmt: skip
+                assert not recheck_device_case({**check, **lie}, case, golden), lie
             n = int(parts[3])
             assert n == len(case.expected)
             vals = parts[4:]
@@ -365,6 +371,98 @@ def test_user_detector_with_anchors_npy(keras2, tmp_path: Path) -> None:
     assert len(r["outputs"]) == 4
 
 
+# ------------------------------------------------------------------------------ verify
+
+
+def _corrupt_top_class(golden_bin: Path, num_classes: int) -> int:
+    """Give the best-scoring stored detection of one case another class; its case index."""
+    data = bytearray(golden_bin.read_bytes())
+    n = struct.unpack_from("<I", data, 8)[0]
+    thr, _, tol = struct.unpack_from("<fff", data, 20)
+    for i in range(n):
+        rec = struct.unpack_from("<8I", data, 32 + 64 * i)
+        exp_off, count = rec[5], rec[6]
+        if count:
+            cls, score = struct.unpack_from("<if", data, exp_off)
+            assert score >= thr + tol  # counted by the rule (not a borderline detection)
+            struct.pack_into("<i", data, exp_off, (cls + 1) % num_classes)
+            golden_bin.write_bytes(bytes(data))
+            return i
+    raise AssertionError("no stored detection to corrupt")
+
+
+def test_verify_detector_output(packaged: dict[str, Packaged], det_data, tmp_path: Path) -> None:
+    """``edgesdk verify`` on a detector folder (host, tier 1): the golden detections re-run
+    from raw pixels through LiteRT pass by the device's rule, and the Keras model's detections
+    are reproduced (mAP with ``--data``); a corrupted expected detection and another model in
+    the app both fail (exit 3)."""
+    import shutil
+
+    src = packaged["float"].out
+    res = run_cli("verify", src, "--data", det_data["eval"], "--json")
+    assert res.exit_code == 0, res.stderr + res.stdout
+    v = json.loads(res.stdout)
+    checks = {(c["check"], c["tier"]): c["status"] for c in v["checks"]}
+    assert checks[("golden", "host")] == "passed"
+    assert checks[("host_parity", "host")] == "passed"
+    assert checks[("golden", "device")] == "not_run"
+    cases = v["golden"]["cases"]
+    assert len(cases) == 6 and v["golden"]["failing_cases"] == []
+    assert all(c["input_match"] and c["missing"] == 0 and c["unexpected"] == 0 for c in cases)
+    assert sum(c["expected"] for c in cases) > 0
+    assert v["golden"]["rule"]["min_iou"] == pytest.approx(0.9)
+    # the host's re-check of device-reported case lines (the same fields as the Kotlin's)
+    golden = dg.read(src / "android" / dg_asset())
+    for c, case in zip(cases, golden.cases, strict=True):
+        assert recheck_device_case(c, case, golden)
+        for lie in ({"missing": 1}, {"unexpected": 1}, {"input_match": False},
+                    {"min_iou": 0.5}, {"max_score_diff": 1.0}, {"min_iou": None}):  # fmt: skip
+            assert not recheck_device_case({**c, **lie}, case, golden), lie
+    assert v["golden"]["rule"]["score_tolerance"] == pytest.approx(dg.SCORE_TOLERANCE["none"])
+    parity = v["host_parity"]
+    assert parity["source"] == "data_images"
+    assert parity["box_agreement"]["fraction"] >= 0.9
+    assert parity["box_agreement"]["reference_detections"] > 0
+    # the same mAP package recorded for the shipped variant, on the same 32 images
+    r = report(src)
+    shipped = r["quantization"]["mode"]
+    recorded = next(x for x in r["detection"]["variants"] if x["mode"] == shipped)
+    assert parity["map"]["tflite"]["map50"] == pytest.approx(recorded["map50"], abs=1e-4)
+
+    bad = tmp_path / "bad_box"
+    shutil.copytree(src, bad)
+    golden_bin = bad / "android" / dg_asset() / "golden.bin"
+    broken = _corrupt_top_class(golden_bin, len(packaged["float"].labels))
+    res = run_cli("verify", bad, "--json")
+    assert res.exit_code == 3, res.stderr + res.stdout
+    v = json.loads(res.stdout)
+    assert v["golden"]["failing_cases"] == [broken]
+    case = v["golden"]["cases"][broken]
+    assert case["missing"] >= 1 and case["unexpected"] >= 1 and case["input_match"]
+    assert {"check": "golden", "tier": "host", "status": "failed"} in v["checks"]
+    text = run_cli("verify", bad)
+    assert text.exit_code == 3 and f"case {broken}" in text.stderr + text.stdout
+
+    swapped = tmp_path / "swapped"
+    shutil.copytree(src, swapped)
+    asset = swapped / "android" / "app" / "src" / "main" / "assets" / "model.tflite"
+    asset.write_bytes(packaged["int8"].tflite.read_bytes())
+    res = run_cli("verify", swapped, "--json")
+    assert res.exit_code == 3, res.stderr + res.stdout
+    v = json.loads(res.stdout)
+    assert v["golden"]["failing_cases"], v["golden"]
+    assert any("differs from" in p for p in v["golden"]["problems"])
+
+    res = run_cli("verify", src, "--device", "emulator-5554")
+    assert_user_error(res, "checks object_detector outputs on the host only")
+
+
+def dg_asset() -> Path:
+    from edgesdk.detection.android import GOLDEN_ASSET_DIR
+
+    return GOLDEN_ASSET_DIR
+
+
 # ------------------------------------------------------------------------------ demo and auto
 
 
@@ -391,5 +489,8 @@ def test_detector_demo_with_auto_quantization(tmp_path: Path) -> None:
     assert (out / "report.html").is_file()
     assert (out / "app" / "android" / "app" / "src" / "main" / "assets" / "model.tflite").is_file()
     assert result["package"]["quantization"] == chosen
-    res = run_cli("verify", out / "app")
-    assert_user_error(res, "does not check object_detector outputs yet")
+    res = run_cli("verify", out / "app", "--json")
+    assert res.exit_code == 0, res.stderr + res.stdout
+    v = json.loads(res.stdout)
+    assert v["golden"]["status"] == "passed" and v["golden"]["cases"]
+    assert v["host_parity"]["status"] == "passed"

@@ -148,7 +148,10 @@ def _print(con: Any, result: Any) -> None:
     from rich.markup import escape
 
     host = result.host
-    if host is not None:
+    if host is not None and hasattr(host, "describe"):  # a task's own checks
+        for line in host.describe():
+            con.print(escape(line))
+    elif host is not None:
         con.print(
             f"Host parity (tier 1) {_verdict(host.passed)}: {host.quantization} model, "
             f"{host.samples} "
@@ -167,7 +170,10 @@ def _print(con: Any, result: Any) -> None:
         con.print(f"Host parity (tier 1) skipped: {escape(result.host_skipped or '')}")
 
     golden = result.golden
-    if golden is not None:
+    if golden is not None and hasattr(golden, "describe"):
+        for line in golden.describe():
+            con.print(escape(line))
+    elif golden is not None:
         ok = sum(c.passed for c in golden.cases)
         con.print(
             f"Golden vectors on the host (tier 1) {_verdict(golden.passed)}: "

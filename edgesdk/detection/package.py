@@ -150,6 +150,25 @@ def keras_detections(
     return [detect(outs[box_i][i], outs[score_i][i], anchors, opts) for i in range(len(x))]
 
 
+def agreement(reference: list[Detections], dets: list[Detections]) -> dict[str, Any]:
+    """How many of the Keras detections the ``.tflite`` reproduces (same class, IoU >= 0.9),
+    over all images, and the largest score gap of a matched pair."""
+    gaps, matched, total = [], 0, 0
+    for r, d in zip(reference, dets, strict=True):
+        m = match(r, d)
+        matched += int(m["matched"])
+        total += int(m["reference"])
+        gaps.append(m["max_score_diff"])
+    return {
+        "images": len(dets),
+        "reference_detections": total,
+        "matched": matched,
+        "fraction": round(matched / total, 4) if total else 1.0,
+        "max_score_diff": round(max(gaps, default=0.0), 5),
+        "iou_threshold": 0.9,
+    }
+
+
 def _measure(
     v: Variant,
     images: np.ndarray,
@@ -158,21 +177,7 @@ def _measure(
     num_classes: int,
 ) -> None:
     dets = [v.runner.detect(im) for im in images]
-    fractions, gaps, matched, total = [], [], 0, 0
-    for r, d in zip(reference, dets, strict=True):
-        m = match(r, d)
-        matched += int(m["matched"])
-        total += int(m["reference"])
-        gaps.append(m["max_score_diff"])
-        fractions.append(m["fraction"])
-    v.agreement = {
-        "images": len(images),
-        "reference_detections": total,
-        "matched": matched,
-        "fraction": round(matched / total, 4) if total else 1.0,
-        "max_score_diff": round(max(gaps, default=0.0), 5),
-        "iou_threshold": 0.9,
-    }
+    v.agreement = agreement(reference, dets)
     if gt is not None:
         boxes = [s.boxes for s in gt.samples[: len(images)]]
         classes = [s.classes for s in gt.samples[: len(images)]]

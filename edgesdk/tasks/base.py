@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
 
     from ..config import PackageConfig
     from ..metadata import ModelMetadata
@@ -33,6 +34,18 @@ class MetadataInputs:
     output_names: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class TaskChecks:
+    """The host (tier 1) checks of ``edgesdk verify`` on a package folder, done by a task
+    whose outputs the generic checks do not understand. Each result has ``passed`` and
+    ``to_dict()``; a ``*_skipped`` reason stands in for a result that is ``None``."""
+
+    host: Any
+    host_skipped: str | None
+    golden: Any
+    golden_skipped: str | None
+
+
 class Task:
     """A kind of model (image classifier, ...): matching and metadata."""
 
@@ -41,6 +54,8 @@ class Task:
     has_labels: ClassVar[bool] = False
     #: whether ``edgesdk verify`` (host parity, golden re-run) understands the task's output
     verifiable: ClassVar[bool] = True
+    #: why ``verify --arm64/--apk/--device/--emulator`` cannot check this task yet ("" = it can)
+    optional_tiers_unsupported: ClassVar[str] = ""
 
     def matches(self, loaded: LoadedModel) -> bool:
         raise NotImplementedError
@@ -62,4 +77,21 @@ class Task:
         vectors and app differ from the one-tensor-in, one-tensor-out flow of
         :mod:`edgesdk.pipeline` (e.g. an object detector: an appended post-processing op,
         four outputs, mAP). ``None`` (the default) runs the pipeline's own flow."""
+        return None
+
+    def verify_output(
+        self,
+        out: Path,
+        report: Mapping[str, Any],
+        *,
+        reference: str | Path | None,
+        data: str | Path | None,
+        samples: int | None,
+        trust_model: bool,
+        step: Callable[[str], None],
+        warn: Callable[[str], None],
+    ) -> TaskChecks | None:
+        """Host parity and the golden re-run of ``edgesdk verify`` for a package folder of
+        this task, when they differ from the one-output checks of :mod:`edgesdk.verify`
+        (e.g. detections matched by IoU). ``None`` (the default) runs the generic checks."""
         return None

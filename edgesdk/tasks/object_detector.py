@@ -11,8 +11,9 @@ index ``[1, 0, 3, 2]`` for ``[top, left, bottom, right]``) and ``content.range``
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..metadata import (
     AssociatedFile,
@@ -24,7 +25,7 @@ from ..metadata import (
 )
 from ..models import LoadedModel
 from . import register
-from .base import MetadataInputs, Task
+from .base import MetadataInputs, Task, TaskChecks
 
 if TYPE_CHECKING:
     from ..config import PackageConfig
@@ -53,7 +54,10 @@ def _raw_outputs(loaded: LoadedModel) -> tuple[int, int] | None:
 @register("object_detector")
 class ObjectDetector(Task):
     has_labels = True
-    verifiable = False
+    optional_tiers_unsupported = (
+        "--arm64, --apk, --device and --emulator check classifier golden vectors; an object "
+        "detector's on-device test runs with android/run-device-test.sh"
+    )
     #: the detector's score threshold written into ScoreThresholdingOptions
     score_threshold: float = 0.05
 
@@ -139,3 +143,28 @@ class ObjectDetector(Task):
         from ..detection.package import package_detector
 
         return package_detector(self, config, loaded, warn, step)
+
+    def verify_output(
+        self,
+        out: Path,
+        report: Mapping[str, Any],
+        *,
+        reference: str | Path | None,
+        data: str | Path | None,
+        samples: int | None,
+        trust_model: bool,
+        step: Callable[[str], None],
+        warn: Callable[[str], None],
+    ) -> TaskChecks | None:
+        from ..detection.verify import verify_detector_output
+
+        return verify_detector_output(
+            out,
+            report,
+            reference=reference,
+            data=data,
+            samples=samples,
+            trust_model=trust_model,
+            step=step,
+            warn=warn,
+        )

@@ -13,6 +13,9 @@ For an ``edgesdk package`` output folder:
 5. with ``serial`` or ``avd``: the generated golden test on a device or an emulator (tier 4,
    :mod:`.device`). Its environment is checked first, so a missing SDK fails in a second.
 
+A task whose outputs these checks do not fit (an object detector) runs its own host checks
+instead of 1 and 2 (:meth:`edgesdk.tasks.base.Task.verify_output`).
+
 For a ``.tflite`` file only host parity runs. Exit codes (:attr:`VerifyResult.exit_code`):
 0 all passed; 3 a check failed; 4 an environment was missing (and nothing failed).
 """
@@ -178,11 +181,22 @@ def _report(out: Path) -> dict[str, Any] | None:
         return None
 
 
-def _check_task_verifiable(report: dict[str, Any] | None, target: Path) -> None:
+def _check_task_verifiable(
+    report: dict[str, Any] | None, target: Path, optional_tiers: bool = False
+) -> Any:
+    """The package folder's task (None when unknown); refuses what it cannot verify."""
     from .. import tasks
 
     name = (report or {}).get("model", {}).get("task")
-    if name in tasks.names() and not tasks.get(name).verifiable:
+    task = tasks.get(name) if name in tasks.names() else None
+    if task is not None and optional_tiers and task.optional_tiers_unsupported:
+        raise ConfigError(
+            f"edgesdk verify checks {name} outputs on the host only",
+            received=f"{target} (task {name})",
+            supported=task.optional_tiers_unsupported,
+            fix="Run 'edgesdk verify OUT' without --arm64, --apk, --device or --emulator",
+        )
+    if task is not None and not task.verifiable:
         raise ConfigError(
             f"edgesdk verify does not check {name} outputs yet",
             received=f"{target} (task {name})",
@@ -190,6 +204,7 @@ def _check_task_verifiable(report: dict[str, Any] | None, target: Path) -> None:
             fix="The host checks ran when the model was packaged (report.json: parity); run the "
             "generated on-device test with android/run-device-test.sh",
         )
+    return task
 
 
 def verify(
@@ -239,6 +254,21 @@ def verify(
             fix="Pass the output folder (it holds android/), not a .tflite file",
         )
 
+    report = _report(t) if is_out else None
+    task = _check_task_verifiable(report, t, on_device or arm64 or apk)
+    checks = None
+    if task is not None and report is not None:
+        checks = task.verify_output(
+            t, report, reference=reference, data=data, samples=samples,
+            trust_model=trust_model, step=step, warn=warn,
+        )  # fmt: skip
+    if checks is not None:
+        c = checks
+        why = "tier 4 was not requested: pass --emulator [AVD] or --device SERIAL"
+        return VerifyResult(
+            str(target), c.host, c.host_skipped, c.golden, c.golden_skipped, dv.not_run(why)
+        )
+
     plan = None
     if on_device:
         step("Checking the Android tools")
@@ -252,8 +282,6 @@ def verify(
     has_golden = golden_dir is not None and (golden_dir / gv.DATA_NAME).is_file()
 
     host = host_skipped = None
-    report = _report(t) if is_out else None
-    _check_task_verifiable(report, t)
     recorded = None if report is None else report.get("model", {}).get("source")
     if (
         is_out
