@@ -171,10 +171,10 @@ def check_task(task: str) -> None:
 
     if task not in TASKS:
         raise ConfigError(
-            f"edgesdk train cannot train the task {task!r}",
+            f"unknown task: edgesdk train cannot train the task {task!r}",
             received=f"--task {task}",
             supported=", ".join(TASKS),
-            fix="Pass --task image_classifier",
+            fix="Pass --task image_classifier or --task object_detector",
         )
 
 
@@ -191,7 +191,8 @@ def print_epoch(log: Any) -> None:
 
 
 class EpochPrinter:
-    """Prints finished epochs, at most one line every ``interval`` seconds (and the first)."""
+    """Prints finished epochs, at most one line every ``interval`` seconds (and the first and
+    last epoch of each stage)."""
 
     def __init__(self, interval: float = 2.0, printer: Any = None) -> None:
         import time
@@ -205,7 +206,8 @@ class EpochPrinter:
     def __call__(self, log: Any) -> None:
         now = self._clock()
         new_stage = log.stage != self._stage
-        if new_stage or self._last is None or now - self._last >= self._interval:
+        last = getattr(log, "epoch", None) == getattr(log, "epochs", 0)
+        if new_stage or last or self._last is None or now - self._last >= self._interval:
             self._print(log)
             self._last, self._stage = now, log.stage
 
