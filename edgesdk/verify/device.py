@@ -39,6 +39,7 @@ from typing import Any
 
 from ..errors import EnvironmentMissingError
 from . import golden as gv
+from . import reported
 
 DEFAULT_BUILD_TIMEOUT = 1800.0
 DEFAULT_BOOT_TIMEOUT = 600.0
@@ -406,19 +407,7 @@ def not_run(reason: str) -> DeviceVerification:
     return DeviceVerification(tier="device", status="not_run", passed=False, message=reason)
 
 
-def _recheck(check: gv.CaseCheck, case: gv.GoldenCase) -> bool:
-    """Apply the pass rule on the host to what the device reported (never trust a bare flag)."""
-    import numpy as np
-
-    if check.max_abs_diff is None or check.top1_got < 0:
-        return False
-    tol = np.float32(case.tolerance)
-    ref = case.scores_array()
-    top1_ok = check.top1_got == case.top1 or (
-        0 <= check.top1_got < ref.size and ref[case.top1] - ref[check.top1_got] <= tol
-    )
-    bitmap_ok = check.bitmap_top1 is None or check.bitmap_top1 == check.top1_got
-    return bool(top1_ok and np.float32(check.max_abs_diff) <= tol and bitmap_ok)
+_recheck = reported.recheck  # kept for callers of the old name
 
 
 def interpret(
@@ -440,30 +429,10 @@ def interpret(
             received=_tail(text, 5),
             fix="Check that both APKs installed; see the install log",
         )
-    by_index = {c.index: c for c in golden.cases}
-    cases: list[gv.CaseCheck] = []
-    problems: list[str] = []
-    for st in output.statuses:
-        line = st.values.get("edgesdk.case")
-        if line is None:
-            continue
-        try:
-            check = gv.CaseCheck.from_dict(json.loads(line))
-        except (ValueError, TypeError) as exc:
-            problems.append(f"unreadable case line {line[:80]!r}: {exc}")
-            continue
-        case = by_index.get(check.index)
-        if case is None:
-            problems.append(f"the device reported case {check.index}, which the golden set lacks")
-            continue
-        host_verdict = _recheck(check, case)
-        if host_verdict != check.passed:
-            problems.append(
-                f"case {check.index}: the device said passed={check.passed}, the host rule says "
-                f"{host_verdict}; counted as {check.passed and host_verdict}"
-            )
-            check = gv.CaseCheck(**{**check.to_dict(), "passed": check.passed and host_verdict})
-        cases.append(check)
+    lines = [st.values["edgesdk.case"] for st in output.statuses if "edgesdk.case" in st.values]
+    checked, reported_problems = reported.read_cases(lines, golden, "the device")
+    cases = list(checked)
+    problems = list(reported_problems)
     summary: dict[str, Any] = {}
     raw_summary = output.result.get("edgesdk.summary")
     if raw_summary is not None:
@@ -484,14 +453,9 @@ def interpret(
             f"{output.result.get('longMsg', '')}".strip()
         )
         return "crashed", tuple(cases), summary, tuple(problems)
-    if summary.get("error"):
-        problems.append(f"the golden test could not run on the device: {summary['error']}")
-    if summary.get("golden_sha256") not in (None, golden_sha256):
-        problems.append("the test APK on the device carries other golden vectors than this folder")
-    if summary.get("model_sha256") not in (None, model_sha256):
-        problems.append("the app on the device carries another model than this folder's app")
-    if len(cases) != len(golden.cases):
-        problems.append(f"the device reported {len(cases)} of {len(golden.cases)} golden cases")
+    problems += reported.summary_problems(
+        summary, tuple(cases), golden, golden_sha256, model_sha256, "the device"
+    )
     passed = (
         bool(summary.get("passed"))
         and not problems
