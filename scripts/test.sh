@@ -23,7 +23,7 @@ if "$PYTHON" -c 'import sys, platform; sys.exit(0 if sys.version_info[:2] <= (3,
   fi
 fi
 
-"$PYTHON" tools/android_toolchain.py ensure
+"$PYTHON" -m edgesdk toolchain install
 
 # Lint and types stay clean (versions pinned in the dev extra).
 "$PYTHON" -m ruff check edgesdk tests tools benchmarks scripts

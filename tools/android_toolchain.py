@@ -1,4 +1,4 @@
-"""Compatibility entry point: the Kotlin/Android toolchain lives in :mod:`edgesdk.toolchain.android`.
+"""Compatibility entry point: the Kotlin/Android toolchain is :mod:`edgesdk.toolchain.android`.
 
 ``python tools/android_toolchain.py ensure`` still works, and ``from tools import
 android_toolchain`` gives that module itself (so attributes and monkeypatching behave as before).

@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 # Each module defines ``register(app)``; the order is the order in ``--help``.
-_COMMANDS = ("package", "inspect", "verify", "train", "compress", "demo")
+_COMMANDS = ("package", "inspect", "verify", "train", "compress", "demo", "toolchain")
 
 for _name in _COMMANDS:
     importlib.import_module(f"{__name__}.{_name}").register(app)

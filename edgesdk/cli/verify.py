@@ -1,4 +1,5 @@
-"""``edgesdk verify``: host parity and golden vectors (tier 1), and the device test (tier 4)."""
+"""``edgesdk verify``: host parity and golden vectors (tier 1), the app on the host JVM
+(tier android_host), and the device test (tier 4)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ def verify_command(
         None, "--data", help="Image folder or .npz to compare on (default: random inputs)."
     ),
     samples: int = typer.Option(100, "--samples", help="At most this many samples."),
+    android_host: bool = typer.Option(
+        False,
+        "--android-host",
+        help="Also run the app's own code on the host JVM (tier android_host: Robolectric, "
+        "LiteRT's Android x86_64 library; needs 'edgesdk toolchain install').",
+    ),
     emulator: Optional[str] = typer.Option(
         None,
         EMULATOR_OPTION,
@@ -67,6 +74,7 @@ def verify_command(
                 build_timeout=build_timeout,
                 boot_timeout=boot_timeout,
                 test_timeout=test_timeout,
+                android_host=android_host,
                 on_progress=lambda msg: status.update(msg + "…"),
                 on_warning=warn,
             )
@@ -145,6 +153,9 @@ def _print(con: Any, result: Any) -> None:
     else:
         con.print(f"Golden vectors (tier 1) skipped: {escape(result.golden_skipped or '')}")
 
+    if result.android_host is not None:
+        _print_android_host(con, result.android_host)
+
     dev = result.device
     if dev.status == "not_run":
         con.print(f"On device (tier 4) not run: {escape(dev.message)}")
@@ -182,6 +193,39 @@ def _print(con: Any, result: Any) -> None:
         )
         if dev.logs:
             con.print(f"Logs: {escape(dev.logs)}")
+
+
+def _print_android_host(con: Any, run: Any) -> None:
+    from rich.markup import escape
+
+    ok = sum(c.passed for c in run.cases)
+    con.print(
+        f"App code on the host JVM (tier android_host) {_verdict(run.passed)}: "
+        f"{ok}/{run.expected_cases} golden cases; Robolectric {run.runtime.get('robolectric')}, "
+        f"API {run.runtime.get('android_sdk')}, TFLite {run.runtime.get('tflite')} Android "
+        f"x86_64 library, XNNPACK {run.runtime.get('xnnpack')}"
+    )
+    con.print(f"  Not proven here: {escape(run.to_dict()['not_proven'])}")
+    for problem in run.problems:
+        con.print(f"  [red]{escape(problem)}[/red]")
+    if run.cases:
+        con.print(
+            _case_table(
+                "Golden cases, host JVM (tier android_host)",
+                "latency (ms)",
+                run.cases,
+                lambda c: _num(c.latency_ms, ".2f"),
+            )
+        )
+    o = run.overhead
+    if o:
+        con.print(
+            f"  Wrapper overhead (median of {o.get('iterations')}): classify(bitmap) "
+            f"{o.get('classify_bitmap_ms')} ms, classify(pixels) {o.get('classify_pixels_ms')} "
+            f"ms, bare Interpreter.run {o.get('interpreter_run_ms')} ms"
+        )
+    if run.logs:
+        con.print(f"  Log: {escape(run.logs)}")
 
 
 def normalize_argv(argv: list[str]) -> list[str]:

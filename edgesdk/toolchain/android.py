@@ -671,13 +671,15 @@ def _ensure(root: Path) -> Toolchain:
 def status(root: Path | None = None) -> dict[str, object]:
     """What is installed, without installing or downloading anything."""
     root = (Path(root).expanduser() if root is not None else default_root()).resolve()
-    kotlinc = root / f"kotlin-{KOTLIN_VERSION}" / "node_modules" / KOTLIN_NPM_PACKAGE / "bin" / "kotlinc"
+    home = root / f"kotlin-{KOTLIN_VERSION}" / "node_modules" / KOTLIN_NPM_PACKAGE
+    kotlinc = home / "bin" / "kotlinc"
     pieces: dict[str, dict[str, object]] = {
         f"kotlin {KOTLIN_VERSION}": {"path": str(kotlinc), "installed": kotlinc.is_file()},
     }
     for coord in (ANDROID_ALL, *TFLITE_ARTIFACTS):
         path = root / "maven" / _maven_path(coord[0], coord[1], coord[2], coord[3])
-        pieces[f"{coord[0]}:{coord[1]}:{coord[2]}"] = {"path": str(path), "installed": path.is_file()}
+        name = f"{coord[0]}:{coord[1]}:{coord[2]}"
+        pieces[name] = {"path": str(path), "installed": path.is_file()}
     framework = root / f"android-{ANDROID_API}" / f"framework-res-{ANDROID_API}.apk"
     pieces[f"framework-res-{ANDROID_API}.apk"] = {
         "path": str(framework),

@@ -66,45 +66,22 @@ NATIVE_RUNTIME = MavenArtifact(
     "a6c34d92c990754e5aee076032a36f8e38fcacb5eb878ebe0a324509f3864eef",
 )  # fmt: skip
 
-# fmt: off
-ROBOLECTRIC_ARTIFACTS: tuple[MavenArtifact, ...] = (
-    MavenArtifact("androidx.test.espresso", "espresso-idling-resource", "3.7.0", "aar", "5ff62326b49c308c1d060466ae3cf4aa0e3deaf9295f077a6886048dda3e9b14"),
-    MavenArtifact("androidx.test", "monitor", "1.8.0", "aar", "56cb7496a06d9f2dca7d3ff76c50a8a30bd18e00a24a3b267d5a31437b278e67"),
-    MavenArtifact("com.almworks.sqlite4java", "sqlite4java", "1.0.392", "jar", "243a64470fda0e86a6fddeb0af4c7aa9426ce84e68cbfe18d75ee5da4b7e0b92"),
-    MavenArtifact("com.google.auto.value", "auto-value-annotations", "1.11.0", "jar", "5a055ce4255333b3346e1a8703da5bf8ff049532286fdcd31712d624abe111dd"),
-    MavenArtifact("com.google.errorprone", "error_prone_annotation", "2.41.0", "jar", "192e99ad3be8a0a44fe210cdc9b0265601dcb446e521ba922c793e50add413c3"),
-    MavenArtifact("com.google.errorprone", "error_prone_annotations", "2.36.0", "jar", "77440e270b0bc9a249903c5a076c36a722c4886ca4f42675f2903a1c53ed61a5"),
-    MavenArtifact("com.google.guava", "failureaccess", "1.0.3", "jar", "cbfc3906b19b8f55dd7cfd6dfe0aa4532e834250d7f080bd8d211a3e246b59cb"),
-    MavenArtifact("com.google.guava", "guava", "33.4.8-jre", "jar", "f3d7f57f67fd622f4d468dfdd692b3a5e3909246c28017ac3263405f0fe617ed"),
-    MavenArtifact("com.google.guava", "listenablefuture", "9999.0-empty-to-avoid-conflict-with-guava", "jar", "b372a037d4230aa57fbeffdef30fd6123f9c0c2db85d0aced00c91b974f33f99"),
-    MavenArtifact("com.google.j2objc", "j2objc-annotations", "3.0.0", "jar", "88241573467ddca44ffd4d74aa04c2bbfd11bf7c17e0c342c94c9de7a70a7c64"),
-    MavenArtifact("com.google.testparameterinjector", "test-parameter-injector", "1.18", "jar", "e5a7c649c54c412049908247ca5e25fe6921d746849c6017a84dc6044237a4b4"),
-    MavenArtifact("com.ibm.icu", "icu4j", "77.1", "jar", "b3640b9f416a4411fd33c59abbeea8fd57d024c23e1819bf9673220a97499fe3"),
-    MavenArtifact("javax.annotation", "javax.annotation-api", "1.3.2", "jar", "e04ba5195bcd555dc95650f7cc614d151e4bcd52d29a10b8aa2197f3ab89ab9b"),
-    MavenArtifact("javax.inject", "javax.inject", "1", "jar", "91c77044a50c481636c32d916fd89c9118a72195390452c81065080f957de7ff"),
-    MavenArtifact("junit", "junit", "4.13.2", "jar", "8e495b634469d64fb8acfa3495a065cbacc8a0fff55ce1e31007be4c16dc57d3"),
-    MavenArtifact("org.bouncycastle", "bcprov-jdk18on", "1.81", "jar", "249f396412b0c0ce67f25c8197da757b241b8be3ec4199386c00704a2457459b"),
-    MavenArtifact("org.conscrypt", "conscrypt-openjdk-uber", "2.5.2", "jar", "eaf537d98e033d0f0451cd1b8cc74e02d7b55ec882da63c88060d806ba89c348"),
-    MavenArtifact("org.hamcrest", "hamcrest-core", "1.3", "jar", "66fdef91e9739348df7a096aa384a5685f4e875584cce89386a7a47251c4d8e9"),
-    MavenArtifact("org.jspecify", "jspecify", "1.0.0", "jar", "1fad6e6be7557781e4d33729d49ae1cdc8fdda6fe477bb0cc68ce351eafdfbab"),
-    MavenArtifact("org.ow2.asm", "asm-commons", "9.8", "jar", "3301a1c1cb4c59fcc5292648dac1d7c5aed4c0f067dfbe88873b8cdfe77404f4"),
-    MavenArtifact("org.ow2.asm", "asm-tree", "9.8", "jar", "14b7880cb7c85eed101e2710432fc3ffb83275532a6a894dc4c4095d49ad59f1"),
-    MavenArtifact("org.ow2.asm", "asm", "9.8", "jar", "876eab6a83daecad5ca67eb9fcabb063c97b5aeb8cf1fca7a989ecde17522051"),
-    MavenArtifact("org.robolectric", "annotations", "4.16", "jar", "409f50354fc08b382a8fa8c42416438d3664d2cb4e63bf252022c875288fbf7a"),
-    MavenArtifact("org.robolectric", "junit", "4.16", "jar", "2c9aca263f0c41b1f0452c88d28ad618e553325f0213ce75de42fb02dd5c0479"),
-    MavenArtifact("org.robolectric", "nativeruntime", "4.16", "jar", "85c9c9763de195a166a2cfc88e8623b572bef92cb96f60342fcca3cbbd69ed25"),
-    MavenArtifact("org.robolectric", "pluginapi", "4.16", "jar", "ffdb38f7d0a667e10d0609472ec13792018a69ccaf52c776166e03c61eae6428"),
-    MavenArtifact("org.robolectric", "plugins-maven-dependency-resolver", "4.16", "jar", "60858ba0f8c21b2ca38aca7bf18b0fb39ebd10ddf80ef74777fac9ba8909880a"),
-    MavenArtifact("org.robolectric", "resources", "4.16", "jar", "0d6abfd274d3c853a564ea23ce1c52d31d075281ae0e7d64bbbc1477b2ed7679"),
-    MavenArtifact("org.robolectric", "robolectric", "4.16", "jar", "d5b073aa051c88995a621e13c9c0d2afd1be835800d59c80d58c1dbfd8eca19b"),
-    MavenArtifact("org.robolectric", "sandbox", "4.16", "jar", "78462f9987db60b24283eebdf31a7f4d11487197f8508a2ea262aa5ca4bb0b18"),
-    MavenArtifact("org.robolectric", "shadowapi", "4.16", "jar", "8502d044ab781668fc52eb8784dcacd50c54eaa819cf5cc5fbb1b8457c9931a6"),
-    MavenArtifact("org.robolectric", "shadows-framework", "4.16", "jar", "f3ddb731c95cb4663634355bed62932ec8f2c7a3daab876885a16b48e1530eda"),
-    MavenArtifact("org.robolectric", "utils-reflector", "4.16", "jar", "efa21dcd2d68b8f3e202580a141b5f338a33e194a46bcd33b70ddb9e6d5ad63d"),
-    MavenArtifact("org.robolectric", "utils", "4.16", "jar", "51940c4668ed065101c8a932c6b8a7efa7b546fd5a8e98180f40ac3840b27428"),
-    MavenArtifact("org.yaml", "snakeyaml", "2.4", "jar", "ef779af5d29a9dde8cc70ce0341f5c6f7735e23edff9685ceaa9d35359b7bb7f"),
-)
-# fmt: on
+ARTIFACT_LIST = Path(__file__).resolve().parent / "robolectric-4.16.txt"
+
+
+def _read_artifacts(path: Path) -> tuple[MavenArtifact, ...]:
+    """``group:artifact:version@ext sha256`` per line (``#`` comments)."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            coord, sha = line.split()
+            gav, ext = coord.rsplit("@", 1)
+            group, artifact, version = gav.split(":")
+            out.append(MavenArtifact(group, artifact, version, ext, sha))
+    return tuple(out)
+
+
+ROBOLECTRIC_ARTIFACTS: tuple[MavenArtifact, ...] = _read_artifacts(ARTIFACT_LIST)
 
 #: SHA-256 of jni/x86_64/libtensorflowlite_jni.so inside the TFLite 2.16.1 AAR.
 TFLITE_JNI_SHA256 = "21f2570e650fc120ad28a379d927392c1883f9738895a3fd5efa0a32ae784507"
@@ -184,7 +161,9 @@ def _fetch(root: Path, a: MavenArtifact, log: Log) -> Path:
             android._http_get(f"{android.MAVEN_REPO}/{a.path}", tmp, timeout=600)
             os.replace(tmp, dest)
         except android.ToolchainError as e:
-            raise android.ToolchainError(f"cannot fetch {a.coordinate} from Maven Central: {e}") from e
+            raise android.ToolchainError(
+                f"cannot fetch {a.coordinate} from Maven Central: {e}"
+            ) from e
         finally:
             tmp.unlink(missing_ok=True)
     got = _sha256(dest)
@@ -372,13 +351,19 @@ def status(cache_dir: Path | None = None) -> dict[str, object]:
     return {"installed": all(bool(p["installed"]) for p in pieces.values()), "pieces": pieces}
 
 
+def _items(report: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
+    pieces = report["pieces"]
+    assert isinstance(pieces, dict)
+    return list(pieces.items())
+
+
 def locate(cache_dir: Path | None = None) -> HostToolchain:
     """The installed component, without network. Raises :class:`ToolchainMissing` naming the
     first missing piece."""
     root = (Path(cache_dir).expanduser() if cache_dir else android.default_root()).resolve()
     base_status = android.status(root)
-    missing = [k for k, v in base_status["pieces"].items() if not v["installed"]]  # type: ignore[union-attr]
-    missing += [k for k, v in status(root)["pieces"].items() if not v["installed"]]  # type: ignore[union-attr]
+    missing = [k for k, v in _items(base_status) if not v["installed"]]
+    missing += [k for k, v in _items(status(root)) if not v["installed"]]
     if missing:
         raise ToolchainMissing("android_host", missing, root)
     try:

@@ -219,7 +219,8 @@ def verify_android_host(
     step = on_progress or (lambda _m: None)
     out_dir = Path(out_dir).resolve()
     # An 'edgesdk package' output folder, or a generated Android project itself.
-    android_dir = out_dir if (out_dir / "app" / "build.gradle.kts").is_file() else out_dir / "android"
+    is_project = (out_dir / "app" / "build.gradle.kts").is_file()
+    android_dir = out_dir if is_project else out_dir / "android"
     golden_dir = android_dir / gv.ANDROID_ASSET_DIR
     if not (golden_dir / gv.DATA_NAME).is_file():
         raise _bad_project(android_dir, "no golden vectors in the app", str(golden_dir))
@@ -241,9 +242,9 @@ def verify_android_host(
     gen.mkdir()
     res_apk = work / "app-res.apk"
     tca._run(
-        [str(tc.aapt), "package", "-f", "-M", str(manifest), "-S", str(app.app_dir / "src/main/res"),
-         "-A", str(model_asset), "-I", str(tc.android_all), "-0", "tflite", "-J", str(gen),
-         "-F", str(res_apk)],
+        [str(tc.aapt), "package", "-f", "-M", str(manifest),
+         "-S", str(app.app_dir / "src" / "main" / "res"), "-A", str(model_asset),
+         "-I", str(tc.android_all), "-0", "tflite", "-J", str(gen), "-F", str(res_apk)],
         "aapt package",
     )  # fmt: skip
     timings["resources"] = time.monotonic() - t0
@@ -298,9 +299,11 @@ def verify_android_host(
         output = proc.stdout + proc.stderr
         exit_code: int | None = proc.returncode
     except subprocess.TimeoutExpired as exc:
-        output = f"timed out after {timeout:.0f}s\n{exc.stdout or ''}{exc.stderr or ''}"
+        partial = [x.decode("utf-8", "replace") if isinstance(x, bytes) else (x or "")
+                   for x in (exc.stdout, exc.stderr)]  # fmt: skip
+        output = f"timed out after {timeout:.0f}s\n" + "".join(partial)
         exit_code = None
-    log.write_text(output if isinstance(output, str) else str(output), encoding="utf-8")
+    log.write_text(output, encoding="utf-8")
     timings["run"] = time.monotonic() - t0
 
     lines, summary, overhead, problems = _parse_result(result)

@@ -6,7 +6,9 @@ For an ``edgesdk package`` output folder:
    when the Keras model is available (skipped, and said so, when it is not);
 2. golden vectors on the host (tier 1): every golden case re-run through the Python
    preprocessing and LiteRT, against the stored references (:func:`.golden.verify_golden`);
-3. with ``serial`` or ``avd``: the generated golden test on a device or an emulator (tier 4,
+3. with ``android_host``: the app's own code on the host JVM (tier android_host,
+   :mod:`.android_host`); its toolchain is looked up first (missing: exit 4);
+4. with ``serial`` or ``avd``: the generated golden test on a device or an emulator (tier 4,
    :mod:`.device`). Its environment is checked first, so a missing SDK fails in a second.
 
 For a ``.tflite`` file only host parity runs. Exit codes (:attr:`VerifyResult.exit_code`):
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ModelLoadError
+from . import android_host as ah
 from . import device as dv
 from . import golden as gv
 from .parity import HostVerification
@@ -41,12 +44,15 @@ class VerifyResult:
     golden: gv.GoldenVerification | None
     golden_skipped: str | None
     device: dv.DeviceVerification
+    android_host: ah.AndroidHostVerification | None = None
+    android_host_skipped: str = "not requested: pass --android-host"
 
     @property
     def failed(self) -> bool:
         return (
             (self.host is not None and not self.host.passed)
             or (self.golden is not None and not self.golden.passed)
+            or (self.android_host is not None and not self.android_host.passed)
             or self.device.status in ("failed", "crashed")
         )
 
@@ -74,8 +80,14 @@ class VerifyResult:
         return [
             {"check": "host_parity", "tier": "host", **status(self.host, self.host_skipped)},
             {"check": "golden", "tier": "host", **status(self.golden, self.golden_skipped)},
+            {"check": "golden", "tier": ah.TIER, **self._android_host_check()},
             {"check": "golden", "tier": "device", **dev},
         ]
+
+    def _android_host_check(self) -> dict[str, Any]:
+        if self.android_host is None:
+            return {"status": "not_run", "reason": self.android_host_skipped}
+        return {"status": "passed" if self.android_host.passed else "failed"}
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {}
@@ -94,6 +106,8 @@ class VerifyResult:
             if self.golden is not None
             else {"tier": "host", "status": "skipped", "reason": self.golden_skipped}
         )
+        if self.android_host is not None:
+            d["android_host"] = self.android_host.to_dict()
         d["device"] = self.device.to_dict()
         d["checks"] = self.checks()
         d["passed"] = self.passed
@@ -122,6 +136,7 @@ def verify(
     build_timeout: float = dv.DEFAULT_BUILD_TIMEOUT,
     boot_timeout: float = dv.DEFAULT_BOOT_TIMEOUT,
     test_timeout: float = dv.DEFAULT_TEST_TIMEOUT,
+    android_host: bool = False,
     on_progress: Progress | None = None,
     on_warning: Progress | None = None,
     env: Mapping[str, str] | None = None,
@@ -147,6 +162,19 @@ def verify(
             received=str(target),
             fix="Pass the output folder (it holds android/), not a .tflite file",
         )
+
+    host_toolchain = None
+    if android_host:
+        if not is_out:
+            raise ConfigError(
+                "tier android_host needs the folder written by 'edgesdk package --target android'",
+                received=str(target),
+                fix="Pass the output folder (it holds android/), not a .tflite file",
+            )
+        from ..toolchain import android_host as tch
+
+        step("Looking up the android_host toolchain")
+        host_toolchain = tch.locate()  # ToolchainMissing: exit 4 before anything runs
 
     plan = None
     if on_device:
@@ -211,6 +239,10 @@ def verify(
                 ),
             )
 
+    host_run = None
+    if host_toolchain is not None:
+        host_run = ah.verify_android_host(t, on_progress=step, toolchain=host_toolchain)
+
     if plan is None:
         device = dv.not_run(
             "tier 4 was not requested: pass --emulator [AVD] or --device SERIAL"
@@ -229,7 +261,7 @@ def verify(
             )
         except dv.DeviceSetupError as exc:
             device = dv.environment_error(exc, plan)
-    return VerifyResult(str(target), host, host_skipped, golden, golden_skipped, device)
+    return VerifyResult(str(target), host, host_skipped, golden, golden_skipped, device, host_run)
 
 
 __all__ = ["VerifyResult", "verify"]
