@@ -232,8 +232,11 @@ def verify_android_host(
     timings: dict[str, float] = {}
 
     work = android_dir / BUILD_DIR
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    classes = work / "classes"
+    for child in work.glob("*") if work.is_dir() else ():
+        if child != classes:  # compiled classes are reused while their sources are unchanged
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    work.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     step("Packing the app's resources and assets (aapt, tier android_host)")
     manifest = work / "AndroidManifest.xml"
@@ -250,16 +253,22 @@ def verify_android_host(
     timings["resources"] = time.monotonic() - t0
 
     t0 = time.monotonic()
-    step("Compiling the app's main and androidTest sources (kotlinc, tier android_host)")
     test, runner = _render_test(app, work / "host-src", tch.ANDROID_SDK)
-    classes = work / "classes"
     # The plain framework jar (API 35, as tier 2): the instrumented one adds Robolectric interfaces.
     compile_cp = [tc.base.android_jar, *tc.base.tflite_jars, *tc.robolectric]
-    tca.compile_mixed(
-        tc.base, [*app.kotlin_sources(), test], [*sorted(gen.rglob("*.java")), runner], classes,
-        compile_cp,
-    )  # fmt: skip
-    timings["compile"] = time.monotonic() - t0
+    kotlin_sources = [*app.kotlin_sources(), test]
+    java_sources = [*sorted(gen.rglob("*.java")), runner]
+    key = _sources_key([*kotlin_sources, *java_sources], compile_cp)
+    stamp = classes / ".sources-sha256"
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
+        step("Reusing the compiled app sources (unchanged)")
+        timings["compile"] = 0.0
+    else:
+        step("Compiling the app's main and androidTest sources (kotlinc, tier android_host)")
+        shutil.rmtree(classes, ignore_errors=True)
+        tca.compile_mixed(tc.base, kotlin_sources, java_sources, classes, compile_cp)
+        stamp.write_text(key, encoding="utf-8")
+        timings["compile"] = time.monotonic() - t0
 
     config_dir = work / "config"
     props = config_dir / "com" / "android" / "tools" / "test_config.properties"
@@ -338,6 +347,15 @@ def verify_android_host(
         "passed" if passed else "failed", passed, cases, len(golden.cases), summary, overhead,
         tuple(problems), runtime, timings, str(log),
     )  # fmt: skip
+
+
+def _sources_key(sources: list[Path], classpath: list[Path]) -> str:
+    h = hashlib.sha256()
+    for path in sources:
+        h.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in classpath:
+        h.update(str(path).encode() + b"\0")
+    return h.hexdigest()
 
 
 def _tail(text: str, lines: int = 15) -> str:
