@@ -80,8 +80,8 @@ class VerifyResult:
         return [
             {"check": "host_parity", "tier": "host", **status(self.host, self.host_skipped)},
             {"check": "golden", "tier": "host", **status(self.golden, self.golden_skipped)},
-            {"check": "golden", "tier": ah.TIER, **self._android_host_check()},
             {"check": "golden", "tier": "device", **dev},
+            {"check": "golden", "tier": ah.TIER, **self._android_host_check()},
         ]
 
     def _android_host_check(self) -> dict[str, Any]:
