@@ -521,6 +521,7 @@ def test_generate_android_layout(tmp_path: Path) -> None:
         app + "res/values/themes.xml",
         "android/app/src/androidTest/java/com/example/flowers/GoldenInstrumentation.kt",
         "android/app/src/androidTest/java/com/example/flowers/GoldenVectors.kt",
+        "android/app/src/androidTest/java/com/example/flowers/GoldenSuite.kt",
         "android/run-device-test.sh",
         "android/.github/workflows/android-device-test.yml",
     ]:

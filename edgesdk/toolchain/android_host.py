@@ -224,22 +224,40 @@ def _bionic_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def _find_cc() -> Path:
+def _which_cc() -> Path | None:
     for name in (os.environ.get("CC", ""), "cc", "gcc", "clang"):
         found = shutil.which(name) if name else None
         if found:
             return Path(found)
-    raise android.ToolchainError(
-        "no C compiler found (cc, gcc or clang): it builds the bionic compatibility library; "
-        "install one (Debian: apt-get install gcc)"
-    )
+    return None
+
+
+def _find_cc(log: Log | None = None) -> Path:
+    """The system C compiler; as root on Debian, installs ``gcc`` with apt-get when none."""
+    cc = _which_cc()
+    apt_get = shutil.which("apt-get")
+    if cc is None and apt_get and hasattr(os, "geteuid") and os.geteuid() == 0:
+        if log:
+            log("installing Debian package 'gcc' (builds the bionic compatibility library)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        install = [apt_get, "install", "-y", "--no-install-recommends", "gcc", "libc6-dev"]
+        if subprocess.run(install, capture_output=True, env=env).returncode != 0:
+            subprocess.run([apt_get, "update"], capture_output=True, env=env)
+            subprocess.run(install, capture_output=True, env=env)
+        cc = _which_cc()
+    if cc is None:
+        raise android.ToolchainError(
+            "no C compiler found (cc, gcc or clang): it builds the bionic compatibility library; "
+            "install one (Debian: apt-get install gcc)"
+        )
+    return cc
 
 
 def build_bionic_compat(out_dir: Path, jni_library: Path, log: Log | None = None) -> Path:
     """Compile the compatibility library into ``out_dir`` (``libc.so`` plus empty ``libm.so``,
     ``libdl.so``, ``liblog.so`` for the JNI library's other DT_NEEDED names) and copy
     ``jni_library`` beside them. Returns ``out_dir``."""
-    cc = _find_cc()
+    cc = _find_cc(log)
     if log:
         log(f"building the bionic compatibility library with {cc}")
     out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -3,16 +3,15 @@ package com.example.flowers_demo
 
 import android.app.Activity
 import android.app.Instrumentation
-import android.graphics.Bitmap
 import android.os.Build
 import android.os.Bundle
 import android.util.Log
 import java.util.Locale
 
 /**
- * Runs every golden case through [FlowersDemoClassifier] on the device, from raw pixels, with the real
- * LiteRT interpreter, and checks the top-1 class and all scores against what Python computed on
- * the host ([GoldenCheck.compare]).
+ * Runs every golden case through [FlowersDemoClassifier] on the device with the real LiteRT
+ * interpreter ([GoldenSuite]: the raw-pixel entry point and `classify(Bitmap)`), and checks the
+ * top-1 class and all scores against what Python computed on the host ([GoldenCheck.compare]).
  *
  * A plain [Instrumentation], so it needs no AndroidX Test library: `app/build.gradle.kts` names it
  * as `testInstrumentationRunner`. Run it with `edgesdk verify OUT --emulator`, or by hand:
@@ -53,58 +52,38 @@ class GoldenInstrumentation : Instrumentation() {
 
     private fun runCases(): Pair<String, String> {
         val goldenBytes = context.assets.open(GoldenVectors.ASSET).use { it.readBytes() }
-        val golden = GoldenVectors.parse(goldenBytes)
-        val classes = FlowersDemoClassifier.LABELS.size
-        check(golden.numClasses == classes) {
-            "the golden vectors have ${golden.numClasses} classes, FlowersDemoClassifier has $classes"
-        }
-        val modelSha = targetContext.assets.open(FlowersDemoClassifier.MODEL_ASSET).use { GoldenCheck.sha256(it.readBytes()) }
-        val results = ArrayList<GoldenResult>()
         val text = StringBuilder()
-        var warmupMs = 0.0
-        FlowersDemoClassifier.create(targetContext).use { classifier ->
-            val preprocessing = FlowersDemoClassifierPreprocessing.forModel()
-            golden.cases.firstOrNull()?.let { first ->
-                val start = System.nanoTime()
-                classifier.scores(first.argb(), first.width, first.height)
-                warmupMs = (System.nanoTime() - start) / 1e6
+        val listener = object : GoldenSuite.Listener {
+            private var total = 0
+
+            override fun started(case: GoldenVectors.Case, total: Int) {
+                this.total = total
+                sendStatus(STATUS_STARTED, caseStatus(case.index, total))
             }
-            for (case in golden.cases) {
-                val status = Bundle()
-                status.putString(REPORT_KEY_IDENTIFIER, ID)
-                status.putString("class", TEST_CLASS)
-                status.putString("test", String.format(Locale.ROOT, "golden_case_%03d", case.index))
-                status.putInt("numtests", golden.cases.size)
-                status.putInt("current", case.index + 1)
-                sendStatus(STATUS_STARTED, Bundle(status))
 
-                val pixels = case.argb()
-                val inputSha = GoldenCheck.sha256(preprocessing.preprocess(pixels, case.width, case.height))
-                val start = System.nanoTime()
-                val scores = classifier.scores(pixels, case.width, case.height)
-                val latencyMs = (System.nanoTime() - start) / 1e6
-                val bitmap = Bitmap.createBitmap(pixels, case.width, case.height, Bitmap.Config.ARGB_8888)
-                val bitmapTop1 = classifier.classify(bitmap, 1).firstOrNull()?.index ?: -1
-                bitmap.recycle()
-                val r = GoldenCheck.compare(case, scores, inputSha, latencyMs, bitmapTop1)
-                results.add(r)
-
-                status.putString(KEY_CASE, r.toJson())
-                if (!r.passed) status.putString("stack", r.describe())
-                sendStatus(if (r.passed) STATUS_PASSED else STATUS_FAILED, status)
-                text.append(r.describe()).append('\n')
+            override fun finished(result: GoldenResult) {
+                val status = caseStatus(result.index, total)
+                status.putString(KEY_CASE, result.toJson())
+                if (!result.passed) status.putString("stack", result.describe())
+                sendStatus(if (result.passed) STATUS_PASSED else STATUS_FAILED, status)
+                text.append(result.describe()).append('\n')
             }
         }
-        val extra = linkedMapOf(
-            "golden_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(GoldenCheck.sha256(goldenBytes))),
-            "model_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(modelSha)),
-            "warmup_ms" to String.format(Locale.ROOT, "%.3f", warmupMs),
-            "device" to deviceJson(),
-        )
-        val summary = GoldenCheck.summaryJson(results, extra)
-        val passed = results.count { it.passed }
-        text.append("edgesdk golden test: $passed/${results.size} cases passed on ${Build.MANUFACTURER} ${Build.MODEL}\n")
+        val outcome = GoldenSuite.run(targetContext, goldenBytes, listener)
+        val summary = outcome.summaryJson(mapOf("device" to deviceJson()))
+        val passed = outcome.results.count { it.passed }
+        text.append("edgesdk golden test: $passed/${outcome.results.size} cases passed on ${Build.MANUFACTURER} ${Build.MODEL}\n")
         return summary to text.toString()
+    }
+
+    private fun caseStatus(index: Int, total: Int): Bundle {
+        val status = Bundle()
+        status.putString(REPORT_KEY_IDENTIFIER, ID)
+        status.putString("class", TEST_CLASS)
+        status.putString("test", String.format(Locale.ROOT, "golden_case_%03d", index))
+        status.putInt("numtests", total)
+        status.putInt("current", index + 1)
+        return status
     }
 
     private fun deviceJson(): String = buildString {
