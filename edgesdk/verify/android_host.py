@@ -342,6 +342,11 @@ def verify_android_host(
     problems += reported.summary_problems(
         summary, cases, golden, golden_sha, model_sha, "the host run"
     )
+    if model_sha != golden.model_sha256:
+        problems.append(
+            f"the app's model (SHA-256 {model_sha[:12]}…) is another model than the one the golden "
+            f"vectors were made for ({golden.model_sha256[:12]}…)"
+        )
     passed = bool(summary.get("passed")) and not problems and all(c.passed for c in cases)
     return AndroidHostVerification(
         "passed" if passed else "failed", passed, cases, len(golden.cases), summary, overhead,
