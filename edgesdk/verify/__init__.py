@@ -3,6 +3,8 @@
 - ``host`` (tier 1): Keras vs LiteRT (:func:`verify_host`), and the golden vectors re-run
   through the Python preprocessing and LiteRT (:mod:`edgesdk.verify.golden`);
 - ``jvm`` (tier 3): the generated Kotlin pre/post-processing on the JVM (tested in the suite);
+- ``android_host`` (tier 3b): the app's own code on the host JVM under Robolectric with LiteRT's
+  Android library (:mod:`edgesdk.verify.android_host`);
 - ``device`` (tier 4): the generated golden test on an emulator or a device
   (:mod:`edgesdk.verify.device`).
 
