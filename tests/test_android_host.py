@@ -65,6 +65,21 @@ def test_status_of_an_empty_cache_names_every_piece_and_installs_nothing(tmp_pat
     assert not any(tmp_path.iterdir())
 
 
+def test_toolchain_status_cli_on_an_empty_cache_exits_4_and_names_what_is_missing(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("EDGESDK_TOOLCHAIN_DIR", str(tmp_path / "empty"))
+    res = run_cli("toolchain", "status", "android_host", "--json")
+    assert res.exit_code == 4, res.stderr
+    report = json.loads(res.stdout)
+    comp = report["components"]["android_host"]
+    assert comp["installed"] is False
+    assert comp["pieces"]["org.robolectric:nativeruntime-dist-compat:1.0.18"]["installed"] is False
+    assert "edgesdk toolchain install" in res.stderr
+    res2 = run_cli("toolchain", "status", "nonsense")
+    assert_user_error(res2, "unknown toolchain component", "android_host", code=1)
+
+
 def test_every_robolectric_jar_is_pinned_by_sha256() -> None:
     names = {a.coordinate for a in tch.ROBOLECTRIC_ARTIFACTS}
     assert "org.robolectric:shadows-framework:4.16" in names
