@@ -243,6 +243,7 @@ def test_verify_runs_the_golden_vectors_and_names_every_tier(out_int8: Path) -> 
         ("host_parity", "host", "passed"),
         ("golden", "host", "passed"),
         ("golden", "device", "not_run"),
+        ("golden", "android_host", "not_run"),
     ]
 
 
