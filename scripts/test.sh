@@ -2,7 +2,8 @@
 # Install everything the test suite needs on a fresh machine, then run it.
 #   - the package with its dev extra (TensorFlow, LiteRT, pytest, ...)
 #   - tflite-support 0.4.4 without dependencies: the independent metadata oracle
-#   - the Android/Kotlin toolchain for verification tiers 2 and 3 (cached)
+#   - the toolchains of the Android tiers (edgesdk toolchain install: android, android_host,
+#     arm64, apk; cached)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +24,7 @@ if "$PYTHON" -c 'import sys, platform; sys.exit(0 if sys.version_info[:2] <= (3,
   fi
 fi
 
-"$PYTHON" tools/android_toolchain.py ensure
+"$PYTHON" -m edgesdk toolchain install
 
 # Lint and types stay clean (versions pinned in the dev extra).
 "$PYTHON" -m ruff check edgesdk tests tools benchmarks scripts
