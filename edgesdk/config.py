@@ -57,7 +57,7 @@ class PackageConfig:
     force: bool = False
     trust_model: bool = False
     golden_cases: int = 16
-    android_runtime: str = "compiled-model"
+    android_runtime: str = "interpreter"
     android_accelerators: tuple[str, ...] = ("cpu",)
     #: task name (``edgesdk.tasks``); ``None`` infers it from the model
     task: str | None = None

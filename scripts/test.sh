@@ -4,7 +4,8 @@
 #   - the package with its dev extra (TensorFlow, LiteRT, pytest, ...)
 #   - tflite-support 0.4.4 without dependencies: the independent metadata oracle
 #   - the TFLite Task Library (tflite-support 0.4.4, protobuf 3) in its own cached venv
-#   - the Android/Kotlin toolchain for verification tiers 2 and 3 (cached)
+#   - the toolchains of the Android tiers (edgesdk toolchain install: android, android_host,
+#     arm64, apk; cached)
 # Then: ruff and mypy; every dependency has wheels for Python 3.10 and 3.12; README's commands
 # and the suite's Python side under Python 3.13 in a Debian trixie root (scripts/trixie_root.sh,
 # cached); last, the suite here. Extra arguments go to pytest (in both runs).
@@ -38,7 +39,7 @@ if [ -n "${EDGESDK_PYTHON_ONLY:-}" ]; then
   exec "$PYTHON" -m pytest -q -rs "$@" -m "not toolchain"
 fi
 
-"$PYTHON" tools/android_toolchain.py ensure
+"$PYTHON" -m edgesdk toolchain install
 
 # Lint and types stay clean (versions pinned in the dev extra).
 "$PYTHON" -m ruff check edgesdk tests tools benchmarks scripts

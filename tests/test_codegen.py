@@ -527,6 +527,7 @@ def test_generate_android_layout(tmp_path: Path) -> None:
         app + "res/values/themes.xml",
         "android/app/src/androidTest/java/com/example/flowers/GoldenInstrumentation.kt",
         "android/app/src/androidTest/java/com/example/flowers/GoldenVectors.kt",
+        "android/app/src/androidTest/java/com/example/flowers/GoldenSuite.kt",
         "android/run-device-test.sh",
         "android/.github/workflows/android-device-test.yml",
     ]:
@@ -651,8 +652,8 @@ SNAPSHOT_CONTEXTS = {
         ),
         None,
     ),
-    # the wrapper alone on the Interpreter runtime (the same model as android_rgb_float32)
-    "kotlin_rgb_interpreter": (
+    # the wrapper alone on the opt-in CompiledModel runtime (the same model as android_rgb_float32)
+    "kotlin_rgb_compiled_model": (
         dict(
             model_name="Flowers demo",
             labels=("daisy", "dandelion", "rose", "sunflower", "tulip"),
@@ -661,7 +662,7 @@ SNAPSHOT_CONTEXTS = {
             std=(58.395, 57.12, 57.375),
             author="edgesdk tests",
             version="1.0",
-            runtime=AndroidRuntime("interpreter"),
+            runtime=AndroidRuntime("compiled-model"),
         ),
         "kotlin",
     ),
@@ -676,7 +677,7 @@ SNAPSHOT_CONTEXTS = {
         ),
         "android/gradle",
     ),
-    # the wrapper alone for a grayscale, fully quantized model with awkward labels
+    # the wrapper alone for a grayscale, fully quantized model with awkward labels (CompiledModel)
     "kotlin_gray_int8": (
         dict(
             model_name="digits",
@@ -691,6 +692,7 @@ SNAPSHOT_CONTEXTS = {
             class_name="DigitsModel",
             android_package="org.example.digits",
             version="3",
+            runtime=AndroidRuntime("compiled-model"),
         ),
         "kotlin",
     ),
@@ -746,9 +748,9 @@ def test_snapshot(name: str, tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def test_default_runtime_is_compiled_model_on_the_cpu() -> None:
+def test_default_runtime_is_the_interpreter_on_the_cpu() -> None:
     rt = make_context().runtime
-    assert (rt.name, rt.accelerators, rt.gpu) == ("compiled-model", ("cpu",), False)
+    assert (rt.name, rt.accelerators, rt.gpu) == ("interpreter", ("cpu",), False)
     assert AndroidRuntime("COMPILED_MODEL", ["GPU", "cpu", "gpu"]).accelerators == ("cpu", "gpu")
 
 

@@ -2,7 +2,7 @@
 
 Tier 2: generated apps on both runtimes (an ordinary one and one with hostile labels and names,
 each as ``interpreter`` and ``compiled-model``) and three apps from ``edgesdk package`` (float RGB
-and float gray on the default ``compiled-model`` runtime, int8 RGB on ``interpreter``) compile
+and int8 RGB on the default ``interpreter`` runtime, float gray on ``compiled-model``) compile
 with kotlinc against the real API 35 ``android.jar``, with ``R`` from ``aapt2 link`` of the app's
 own resources and manifest; the instrumented golden test (``src/androidTest``) compiles against
 the same classpath plus the app classes; warnings are errors. The Interpreter variant compiles
@@ -172,14 +172,10 @@ def packaged_apps(
         # float32 RGB, golden cases from an eval folder of 20x20 PNGs (resized on the device)
         "eval_f32": (trained_h5, ["--eval-data", shapes_folder]),
         # int8 in and out, golden cases from 16x16 calibration data (half resized)
-        # (on the Interpreter runtime: its wrapper compiles against the real TFLite classes)
-        "int8": (
-            trained_h5,
-            ["--quantize", "int8", "--calibration-data", shapes_npz, "--android-runtime",
-             "interpreter"],
-        ),  # fmt: skip
+        "int8": (trained_h5, ["--quantize", "int8", "--calibration-data", shapes_npz]),
         # float32 grayscale 12x10, generated RGB golden images (the gray formula runs)
-        "gray": (gray_h5, []),
+        # (on the opt-in CompiledModel runtime: a packaged app of each runtime compiles)
+        "gray": (gray_h5, ["--android-runtime", "compiled-model"]),
     }
     apps = {}
     for name, (model, extra) in specs.items():
@@ -320,7 +316,7 @@ def test_interpreter_wrapper_compiles_against_the_real_litert_2_16_1_classes(bui
     2.16.1 jar (Maven Central) on the classpath; nothing of it comes from our sources."""
     assert not (built.classes / "org" / "tensorflow").exists()
     names = [n for n in (*GENERATED, *built.packaged) if _runtime_of(built, n) == "interpreter"]
-    assert {"parity", "hostile", "int8"} <= set(names)
+    assert {"parity", "hostile", "eval_f32", "int8"} <= set(names)
     for name, pkg, cls in _all_apps(built):
         if name not in names:
             continue
@@ -336,7 +332,7 @@ def test_compiled_model_wrapper_compile_check_against_a_stub_of_the_documented_a
     (signatures only): it calls the documented names with the documented types. This proves
     nothing about LiteRT's behaviour; the real classes are on Google's Maven only."""
     names = [n for n in (*GENERATED, *built.packaged) if _runtime_of(built, n) == "compiled-model"]
-    assert {"parity_cm", "hostile_cm", "eval_f32", "gray"} <= set(names)
+    assert {"parity_cm", "hostile_cm", "gray"} <= set(names)
     for name, pkg, cls in _all_apps(built):
         if name not in names:
             continue

@@ -246,6 +246,7 @@ def test_verify_runs_the_golden_vectors_and_names_every_tier(out_int8: Path) -> 
         ("golden", "host", "passed"),
         ("golden", "device", "not_run"),
         ("golden_gpu", "device", "not_run"),
+        ("golden", "android_host", "not_run"),
     ]
 
 

@@ -45,9 +45,6 @@ kotlin {
 }
 
 dependencies {
-    // LiteRT: the CompiledModel API (com.google.ai.edge.litert), CPU accelerator included.
+    // LiteRT (formerly TensorFlow Lite): provides org.tensorflow.lite.Interpreter (CPU only).
     implementation(libs.litert)
-    // No GPU accelerator bundled: a request for Accelerator.GPU falls back to its fallback, and
-    // the wrapper says so. To bundle it, package with --android-accelerator gpu (it adds the
-    // com.google.ai.edge.litert:litert-gpu artifact here and in gradle/libs.versions.toml).
 }

@@ -46,7 +46,7 @@ def _hoist_verbose(argv: list[str]) -> list[str]:
 
 
 # Each module defines ``register(app)``; the order is the order in ``--help``.
-_COMMANDS = ("package", "inspect", "verify", "train", "compress", "demo")
+_COMMANDS = ("package", "inspect", "verify", "train", "compress", "demo", "toolchain")
 
 for _name in _COMMANDS:
     importlib.import_module(f"{__name__}.{_name}").register(app)

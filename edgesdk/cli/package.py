@@ -77,11 +77,11 @@ def package_command(
         help="Golden test vectors to write into the app's androidTest assets (0: none).",
     ),
     android_runtime: str = typer.Option(
-        "compiled-model",
+        "interpreter",
         "--android-runtime",
         metavar="RUNTIME",
-        help="LiteRT API of the wrapper: compiled-model (CompiledModel, CPU/GPU) or "
-        "interpreter (Interpreter, CPU only).",
+        help="LiteRT API of the wrapper: interpreter (Interpreter, CPU only; verified end to "
+        "end here) or compiled-model (CompiledModel, CPU/GPU; compile-checked against a stub).",
     ),
     android_accelerator: Optional[list[str]] = typer.Option(
         None,

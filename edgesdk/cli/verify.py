@@ -1,5 +1,6 @@
-"""``edgesdk verify``: host parity and golden vectors (tier 1), aarch64 kernels (``--arm64``),
-APKs without Gradle (``--apk``), and the device test (tier 4)."""
+"""``edgesdk verify``: host parity and golden vectors (tier 1), the app on the host JVM
+(tier android_host), aarch64 kernels (``--arm64``), APKs without Gradle (``--apk``), and the
+device test (tier 4)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ def verify_command(
         "--trust-model",
         help="Load a reference model that carries code (Lambda layers, custom objects, "
         "file/process ops). Only for models from a source you trust.",
+    ),
+    android_host: bool = typer.Option(
+        False,
+        "--android-host",
+        help="Also run the app's own code on the host JVM (tier android_host: Robolectric, "
+        "LiteRT's Android x86_64 library; needs 'edgesdk toolchain install').",
     ),
     emulator: Optional[str] = typer.Option(
         None,
@@ -93,6 +100,7 @@ def verify_command(
                 build_timeout=build_timeout,
                 boot_timeout=boot_timeout,
                 test_timeout=test_timeout,
+                android_host=android_host,
                 on_progress=lambda msg: status.update(msg + "…"),
                 on_warning=warn,
                 arm64=arm64,
@@ -197,6 +205,8 @@ def _print(con: Any, result: Any) -> None:
 
     for name, tier in result.tiers:
         _print_tier(con, name, tier)
+    if result.android_host is not None:
+        _print_android_host(con, result.android_host)
 
     dev = result.device
     if dev.status == "not_run":
@@ -260,7 +270,7 @@ def _print(con: Any, result: Any) -> None:
 def _print_tier(con: Any, name: str, tier: Any) -> None:
     from rich.markup import escape
 
-    if tier.status == "environment_error":
+    if tier.status in ("environment_error", "not_run"):
         con.print(f"Tier {name} [red]NOT RUN[/red]: {escape(tier.reason)}")
         return
     if name == "arm64":
@@ -287,6 +297,44 @@ def _print_tier(con: Any, name: str, tier: Any) -> None:
         for problem in tier.problems:
             con.print(f"  [red]{escape(problem)}[/red]")
         con.print(f"  {escape(tier.not_proven)}")
+
+
+def _print_android_host(con: Any, run: Any) -> None:
+    from rich.markup import escape
+
+    from ..verify.run import TierNotRun
+
+    if isinstance(run, TierNotRun):
+        _print_tier(con, "android_host", run)
+        return
+    ok = sum(c.passed for c in run.cases)
+    con.print(
+        f"App code on the host JVM (tier android_host) {_verdict(run.passed)}: "
+        f"{ok}/{run.expected_cases} golden cases; Robolectric {run.runtime.get('robolectric')}, "
+        f"API {run.runtime.get('android_sdk')}, TFLite {run.runtime.get('tflite')} Android "
+        f"x86_64 library, XNNPACK {run.runtime.get('xnnpack')}"
+    )
+    con.print(f"  Not proven here: {escape(run.to_dict()['not_proven'])}")
+    for problem in run.problems:
+        con.print(f"  [red]{escape(problem)}[/red]")
+    if run.cases:
+        con.print(
+            _case_table(
+                "Golden cases, host JVM (tier android_host)",
+                "latency (ms)",
+                run.cases,
+                lambda c: _num(c.latency_ms, ".2f"),
+            )
+        )
+    o = run.overhead
+    if o:
+        con.print(
+            f"  Wrapper overhead (median of {o.get('iterations')}): classify(bitmap) "
+            f"{o.get('classify_bitmap_ms')} ms, classify(pixels) {o.get('classify_pixels_ms')} "
+            f"ms, bare Interpreter.run {o.get('interpreter_run_ms')} ms"
+        )
+    if run.logs:
+        con.print(f"  Log: {escape(run.logs)}")
 
 
 def normalize_argv(argv: list[str]) -> list[str]:

@@ -3,14 +3,15 @@
 Two runtimes share everything but the runtime calls (the pure pre/post-processing class, the
 golden checker, the sample screen):
 
-- ``compiled-model`` (the default): LiteRT's ``CompiledModel`` API
+- ``interpreter`` (the default): ``org.tensorflow.lite.Interpreter``, kept by LiteRT 2.x for
+  backward compatibility and CPU only. It is the variant verified end to end here: it compiles
+  against the real TFLite 2.16.1 classes from Maven Central, and tiers ``android_host`` and
+  ``apk`` build and run it on them.
+- ``compiled-model`` (opt-in): LiteRT's ``CompiledModel`` API
   (``com.google.ai.edge.litert.CompiledModel``), the API LiteRT's Android guides present as the
   standard, with CPU, GPU and NPU accelerators. Its classes are on Google's Maven only, so its
-  compile check here runs against a stub of the documented API (signatures only), never the
-  real classes.
-- ``interpreter``: ``org.tensorflow.lite.Interpreter``, kept by LiteRT 2.x for backward
-  compatibility and CPU only. Its compile check runs against the real TFLite 2.16.1 classes
-  from Maven Central.
+  check here is a compile check against a stub of the documented API (signatures only), never
+  the real classes.
 
 ``accelerators`` names what the app bundles: ``cpu`` always; ``gpu`` adds the
 ``com.google.ai.edge.litert:litert-gpu`` artifact (from LiteRT 2.3.0 the GPU accelerator is a
@@ -30,8 +31,8 @@ from edgesdk.errors import ConfigError
 COMPILED_MODEL = "compiled-model"
 INTERPRETER = "interpreter"
 #: The runtimes ``package --android-runtime`` accepts, the default first.
-ANDROID_RUNTIMES = (COMPILED_MODEL, INTERPRETER)
-DEFAULT_ANDROID_RUNTIME = COMPILED_MODEL
+ANDROID_RUNTIMES = (INTERPRETER, COMPILED_MODEL)
+DEFAULT_ANDROID_RUNTIME = INTERPRETER
 #: Accelerators ``package --android-accelerator`` accepts.
 ANDROID_ACCELERATORS = ("cpu", "gpu")
 _REFUSED = {
@@ -74,8 +75,8 @@ class AndroidRuntime:
                 "unknown Android runtime",
                 received=f"android_runtime={self.name!r}",
                 supported=", ".join(ANDROID_RUNTIMES),
-                fix="Pass --android-runtime compiled-model (LiteRT's current API) or "
-                "--android-runtime interpreter",
+                fix="Pass --android-runtime interpreter (the default) or "
+                "--android-runtime compiled-model (LiteRT's current API, for the GPU)",
             )
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "accelerators", _accelerators(self.accelerators, name))

@@ -5,6 +5,8 @@
 - ``jvm`` (tier 3): the generated Kotlin pre/post-processing on the JVM (tested in the suite);
 - ``arm64``: the golden inputs through aarch64 LiteRT under qemu-user (:mod:`.arm64`);
 - ``apk``: the debug and test APKs assembled and signed without Gradle (:mod:`.apk`);
+- ``android_host`` (tier 3b): the app's own code on the host JVM under Robolectric with LiteRT's
+  Android library (:mod:`edgesdk.verify.android_host`);
 - ``device`` (tier 4): the generated golden test on an emulator or a device
   (:mod:`edgesdk.verify.device`).
 

@@ -6,9 +6,11 @@
 (``emulator -avd NAME -no-window -no-audio -no-boot-anim``, polling
 ``adb shell getprop sys.boot_completed``, with a boot timeout and one cold-boot retry), installs
 both APKs with ``adb install -r -t``, runs ``adb shell am instrument -w -r`` and parses its raw
-status output (:func:`parse_instrumentation`). The emulator it started is stopped at the end;
-an emulator of the same AVD that was already running (``adb emu avd name``) is used and left
-running.
+status output (:func:`parse_instrumentation`). The golden test runs once per accelerator in
+:data:`ACCELERATORS` (``-e accelerator CPU``, then ``GPU``): it never falls back, and a device
+without the GPU makes that run ``not_available``, not a failure. The emulator it started is
+stopped at the end; an emulator of the same AVD that was already running (``adb emu avd name``)
+is used and left running.
 
 Two kinds of failure are kept apart:
 
@@ -19,334 +21,62 @@ Two kinds of failure are kept apart:
 
 Every subprocess runs with a timeout in its own process group, which is killed on timeout.
 Nothing is reported as run on a device unless its output was parsed from ``am instrument``.
+
+This module plans and runs the steps and holds the result; the parts live beside it:
+:mod:`.android_sdk` (finding the SDK tools, the app's ids, :class:`DeviceSetupError`),
+:mod:`.emulator`, :mod:`.instrumentation` (``am instrument`` output) and :mod:`._proc`
+(subprocesses). Their names stay importable from here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import shutil
-import signal
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..codegen.runtime import GPU_RELATIVE_TOLERANCE, gpu_tolerance
-from ..errors import EnvironmentMissingError
+from ..codegen.runtime import GPU_RELATIVE_TOLERANCE
 from . import golden as gv
+from ._proc import _kill_group as _kill_group
+from ._proc import _Runner as _Runner
+from ._proc import _tail as _tail
+from .android_sdk import ADB_TIMEOUT as ADB_TIMEOUT
+from .android_sdk import SDK_SETUP as SDK_SETUP
+from .android_sdk import SYSTEM_IMAGE as SYSTEM_IMAGE
+from .android_sdk import AndroidSdk as AndroidSdk
+from .android_sdk import AppIds as AppIds
+from .android_sdk import DeviceSetupError as DeviceSetupError
+from .android_sdk import app_ids as app_ids
+from .android_sdk import find_sdk as find_sdk
+from .android_sdk import gradle_command as gradle_command
+from .emulator import _adb_devices as _adb_devices
+from .emulator import _Emulator as _Emulator
+from .emulator import _pick_port as _pick_port
+from .emulator import _running_avd as _running_avd
+from .emulator import _system_images as _system_images
+from .emulator import list_avds as list_avds
+from .instrumentation import InstrumentationOutput as InstrumentationOutput
+from .instrumentation import InstrumentationStatus as InstrumentationStatus
+from .instrumentation import _recheck as _recheck
+from .instrumentation import interpret as interpret
+from .instrumentation import parse_instrumentation as parse_instrumentation
 
 DEFAULT_BUILD_TIMEOUT = 1800.0
 DEFAULT_BOOT_TIMEOUT = 600.0
 DEFAULT_TEST_TIMEOUT = 900.0
 INSTALL_TIMEOUT = 300.0
-ADB_TIMEOUT = 30.0
 BOOT_ATTEMPTS = 2
 GRADLE_TASKS = ("assembleDebug", "assembleDebugAndroidTest")
 APP_APK = Path("app", "build", "outputs", "apk", "debug")
 TEST_APK = Path("app", "build", "outputs", "apk", "androidTest", "debug")
 LOG_DIR = Path("build", "edgesdk-verify")
 
-SYSTEM_IMAGE = "system-images;android-34;google_apis;x86_64"
-SDK_SETUP = (
-    "Install the Android SDK command-line tools "
-    "(https://developer.android.com/studio#command-line-tools-only), then run: "
-    "export ANDROID_HOME=$HOME/Android/Sdk; "
-    'sdkmanager --sdk_root="$ANDROID_HOME" "platform-tools" "emulator" "platforms;android-35" '
-    f'"build-tools;35.0.0" "{SYSTEM_IMAGE}"; '
-    f'avdmanager create avd -n edgesdk -k "{SYSTEM_IMAGE}"'
-)
 
 Progress = Callable[[str], None]
-
-
-class DeviceSetupError(EnvironmentMissingError):
-    """The device run could not happen (exit 4): ``stage`` says where it stopped."""
-
-    def __init__(
-        self,
-        stage: str,
-        what: str,
-        *,
-        received: object | None = None,
-        supported: str | None = None,
-        fix: str | None = None,
-    ) -> None:
-        self.stage = stage
-        super().__init__(what, received=received, supported=supported, fix=fix)
-
-
-# ------------------------------------------------------------------------ environment
-
-
-@dataclass(frozen=True)
-class AndroidSdk:
-    """Where the Android tools are."""
-
-    root: Path | None
-    adb: Path
-    emulator: Path | None
-
-
-def _sdk_root(env: Mapping[str, str]) -> Path | None:
-    for var in ("ANDROID_HOME", "ANDROID_SDK_ROOT"):
-        value = env.get(var)
-        if value and Path(value).is_dir():
-            return Path(value)
-    return None
-
-
-def _tool(root: Path | None, sub: str, name: str, env: Mapping[str, str]) -> Path | None:
-    if root is not None and (root / sub / name).is_file():
-        return root / sub / name
-    found = shutil.which(name, path=env.get("PATH"))
-    return Path(found) if found else None
-
-
-def find_sdk(
-    *, need_emulator: bool, android_dir: Path | None = None, env: Mapping[str, str] | None = None
-) -> AndroidSdk:
-    """Find the SDK, ``adb`` and (when needed) ``emulator``; raise what is missing, with the fix."""
-    env = os.environ if env is None else env
-    root = _sdk_root(env)
-    local = android_dir / "local.properties" if android_dir is not None else None
-    has_local_sdk = (
-        local is not None and local.is_file() and "sdk.dir" in local.read_text("utf-8", "replace")
-    )
-    adb = _tool(root, "platform-tools", "adb", env)
-    emulator = _tool(root, "emulator", "emulator", env) if need_emulator else None
-    missing = []
-    if root is None and not has_local_sdk:
-        missing.append(
-            "the Android SDK (ANDROID_HOME / ANDROID_SDK_ROOT is not set to an existing folder)"
-        )
-    if adb is None:
-        missing.append("adb (SDK package platform-tools)")
-    if need_emulator and emulator is None:
-        missing.append("the emulator (SDK package emulator)")
-    if missing:
-        raise DeviceSetupError(
-            "sdk",
-            "the device check (tier 4) needs an Android SDK; missing: " + "; ".join(missing),
-            received=f"ANDROID_HOME={env.get('ANDROID_HOME')!r}, "
-            f"ANDROID_SDK_ROOT={env.get('ANDROID_SDK_ROOT')!r}",
-            fix=SDK_SETUP,
-        )
-    assert adb is not None
-    return AndroidSdk(root, adb, emulator)
-
-
-def gradle_command(android_dir: Path, env: Mapping[str, str] | None = None) -> list[str]:
-    """``android_dir/gradlew`` when present, else ``gradle`` on PATH."""
-    env = os.environ if env is None else env
-    wrapper = android_dir / "gradlew"
-    if wrapper.is_file():
-        return [str(wrapper)] if os.access(wrapper, os.X_OK) else ["sh", str(wrapper)]
-    found = shutil.which("gradle", path=env.get("PATH"))
-    if found:
-        return [found]
-    raise DeviceSetupError(
-        "gradle",
-        "building the app needs Gradle: the project has no gradlew and gradle is not on PATH",
-        received=str(android_dir),
-        fix="Install Gradle (https://gradle.org/install/), or create the wrapper once with an "
-        f"installed Gradle: cd {android_dir} && gradle wrapper",
-    )
-
-
-@dataclass(frozen=True)
-class AppIds:
-    """What ``am instrument`` needs, read from ``app/build.gradle.kts``."""
-
-    application_id: str
-    test_application_id: str
-    runner: str
-
-    @property
-    def component(self) -> str:
-        return f"{self.test_application_id}/{self.runner}"
-
-
-def app_ids(android_dir: Path) -> AppIds:
-    path = android_dir / "app" / "build.gradle.kts"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DeviceSetupError(
-            "project", f"cannot read {path}", received=f"{type(exc).__name__}: {exc}",
-            fix="Pass the folder written by 'edgesdk package --target android'",
-        ) from None  # fmt: skip
-
-    def value(key: str) -> str | None:
-        m = re.search(rf'^\s*{key}\s*=\s*"([^"]+)"', text, flags=re.M)
-        return m.group(1) if m else None
-
-    app = value("applicationId")
-    runner = value("testInstrumentationRunner")
-    if app is None or runner is None:
-        raise DeviceSetupError(
-            "project",
-            f"{path} does not name the application id and the golden test runner",
-            received=f"applicationId={app!r}, testInstrumentationRunner={runner!r}",
-            fix="Re-generate the project with 'edgesdk package --target android'",
-        )
-    test_app = value("testApplicationId") or f"{app}.test"
-    if runner.startswith("."):
-        runner = app + runner
-    return AppIds(app, test_app, runner)
-
-
-# ----------------------------------------------------------------------- subprocesses
-
-
-def _kill_group(proc: subprocess.Popen[Any]) -> None:
-    """Stop a process we started, and its children (it leads its own process group)."""
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _tail(text: str, lines: int = 25) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-class _Runner:
-    """Runs commands with timeouts, logging each to ``log_dir``."""
-
-    def __init__(self, log_dir: Path, env: Mapping[str, str]) -> None:
-        self.log_dir = log_dir
-        self.env = dict(env)
-        log_dir.mkdir(parents=True, exist_ok=True)
-
-    def run(
-        self,
-        cmd: list[str],
-        *,
-        timeout: float,
-        stage: str,
-        log: str,
-        cwd: Path | None = None,
-        what: str | None = None,
-    ) -> subprocess.CompletedProcess[str]:
-        what = what or f"{Path(cmd[0]).name} {' '.join(cmd[1:4])}"
-        try:
-            proc = subprocess.Popen(
-                cmd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=cwd,
-                env=self.env,
-                text=True,
-                errors="replace",
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise DeviceSetupError(
-                stage, f"cannot run {cmd[0]}", received=f"{type(exc).__name__}: {exc}",
-                fix="Check that the Android SDK tools are installed and executable",
-            ) from None  # fmt: skip
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            try:
-                out, _ = proc.communicate(timeout=5)
-            except (subprocess.TimeoutExpired, ValueError):
-                out = ""
-            self._log(log, cmd, out or "", f"timed out after {timeout:g} s")
-            raise DeviceSetupError(
-                "timeout",
-                f"{what} timed out after {timeout:g} s (step: {stage}) and was stopped",
-                received=" ".join(cmd),
-                fix=f"Check the device or emulator; the output so far is in {self.log_dir / log}. "
-                "Pass a longer --test-timeout / --boot-timeout / --build-timeout if it is slow",
-            ) from None
-        self._log(log, cmd, out or "", f"exit code {proc.returncode}")
-        return subprocess.CompletedProcess(cmd, proc.returncode, out or "", "")
-
-    def _log(self, name: str, cmd: list[str], out: str, end: str) -> None:
-        with (self.log_dir / name).open("a", encoding="utf-8") as fh:
-            fh.write(f"$ {' '.join(cmd)}\n{out}\n[{end}]\n")
-
-
-# ---------------------------------------------------------------------- instrumentation
-
-
-@dataclass(frozen=True)
-class InstrumentationStatus:
-    """One ``INSTRUMENTATION_STATUS`` block: its bundle and its ``INSTRUMENTATION_STATUS_CODE``."""
-
-    code: int
-    values: dict[str, str]
-
-
-@dataclass(frozen=True)
-class InstrumentationOutput:
-    """The raw (``-r``) output of ``am instrument``, parsed."""
-
-    statuses: tuple[InstrumentationStatus, ...]
-    result: dict[str, str]
-    result_code: int | None  #: None when ``INSTRUMENTATION_CODE`` never came (output cut off)
-    other: tuple[str, ...]  #: lines outside the protocol (errors from am, adb)
-
-
-_STATUS = "INSTRUMENTATION_STATUS: "
-_STATUS_CODE = "INSTRUMENTATION_STATUS_CODE: "
-_RESULT = "INSTRUMENTATION_RESULT: "
-_CODE = "INSTRUMENTATION_CODE: "
-
-
-def parse_instrumentation(text: str) -> InstrumentationOutput:
-    """Parse ``am instrument -r`` output: ``INSTRUMENTATION_STATUS: key=value`` lines (a value
-    may continue on the following lines) closed by ``INSTRUMENTATION_STATUS_CODE: n``; then
-    ``INSTRUMENTATION_RESULT: key=value`` lines and ``INSTRUMENTATION_CODE: n``."""
-    statuses: list[InstrumentationStatus] = []
-    current: dict[str, str] = {}
-    result: dict[str, str] = {}
-    result_code: int | None = None
-    other: list[str] = []
-    target: dict[str, str] | None = None
-    key: str | None = None
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if raw.startswith(_STATUS_CODE) or raw.startswith(_CODE):
-            number = raw.split(": ", 1)[1].strip()
-            try:
-                code = int(number)
-            except ValueError:
-                other.append(raw)
-                continue
-            if raw.startswith(_STATUS_CODE):
-                statuses.append(InstrumentationStatus(code, current))
-                current = {}
-            else:
-                result_code = code
-            target = key = None
-        elif raw.startswith(_STATUS) or raw.startswith(_RESULT):
-            body = raw.split(": ", 1)[1]
-            k, _, v = body.partition("=")
-            target = current if raw.startswith(_STATUS) else result
-            key = k
-            target[k] = v
-        elif target is not None and key is not None:
-            target[key] += "\n" + raw
-        elif raw.strip():
-            other.append(raw)
-    return InstrumentationOutput(tuple(statuses), result, result_code, tuple(other))
 
 
 # ------------------------------------------------------------------------------ result
@@ -448,282 +178,6 @@ class DeviceVerification:
 
 def not_run(reason: str) -> DeviceVerification:
     return DeviceVerification(tier="device", status="not_run", passed=False, message=reason)
-
-
-def _recheck(check: gv.CaseCheck, case: gv.GoldenCase, accelerator: str = "CPU") -> bool:
-    """Apply the pass rule on the host to what the device reported (never trust a bare flag).
-    On the GPU the tolerance is :func:`~edgesdk.codegen.runtime.gpu_tolerance`."""
-    import numpy as np
-
-    if check.max_abs_diff is None or check.top1_got < 0:
-        return False
-    ref = case.scores_array()
-    tol = np.float32(case.tolerance)
-    if accelerator == "GPU":
-        largest = float(np.max(np.abs(ref))) if ref.size else 0.0
-        tol = np.float32(gpu_tolerance(case.tolerance, largest))
-    top1_ok = check.top1_got == case.top1 or (
-        0 <= check.top1_got < ref.size and ref[case.top1] - ref[check.top1_got] <= tol
-    )
-    bitmap_ok = check.bitmap_top1 is None or check.bitmap_top1 == check.top1_got
-    return bool(top1_ok and np.float32(check.max_abs_diff) <= tol and bitmap_ok)
-
-
-def interpret(
-    output: InstrumentationOutput,
-    golden: gv.GoldenSet,
-    golden_sha256: str,
-    model_sha256: str,
-    accelerator: str = "CPU",
-) -> tuple[str, tuple[gv.CaseCheck, ...], dict[str, Any], tuple[str, ...]]:
-    """``(status, cases, summary, problems)`` from parsed ``am instrument`` output of the run
-    on ``accelerator``. ``status`` is ``not_available`` when the test reports that the device
-    does not offer that accelerator (or, for the GPU, predates the ``accelerator`` argument).
-
-    Raises :class:`DeviceSetupError` when the output shows the test never started
-    (instrumentation missing) or was cut off.
-    """
-    text = "\n".join(output.other)
-    for st in output.statuses:
-        if "Error" in st.values and not any(k.startswith("edgesdk.") for k in st.values):
-            text += "\n" + st.values["Error"]
-    if "INSTRUMENTATION_FAILED" in text or "Unable to find instrumentation" in text:
-        raise DeviceSetupError(
-            "instrument",
-            "the golden test is not installed on the device (am instrument could not find it)",
-            received=_tail(text, 5),
-            fix="Check that both APKs installed; see the install log",
-        )
-    by_index = {c.index: c for c in golden.cases}
-    cases: list[gv.CaseCheck] = []
-    problems: list[str] = []
-    for st in output.statuses:
-        line = st.values.get("edgesdk.case")
-        if line is None:
-            continue
-        try:
-            check = gv.CaseCheck.from_dict(json.loads(line))
-        except (ValueError, TypeError) as exc:
-            problems.append(f"unreadable case line {line[:80]!r}: {exc}")
-            continue
-        case = by_index.get(check.index)
-        if case is None:
-            problems.append(f"the device reported case {check.index}, which the golden set lacks")
-            continue
-        host_verdict = _recheck(check, case, accelerator)
-        if host_verdict != check.passed:
-            problems.append(
-                f"case {check.index}: the device said passed={check.passed}, the host rule says "
-                f"{host_verdict}; counted as {check.passed and host_verdict}"
-            )
-            check = gv.CaseCheck(**{**check.to_dict(), "passed": check.passed and host_verdict})
-        cases.append(check)
-    summary: dict[str, Any] = {}
-    raw_summary = output.result.get("edgesdk.summary")
-    if raw_summary is not None:
-        try:
-            summary = json.loads(raw_summary)
-        except ValueError:
-            problems.append(f"unreadable summary {raw_summary[:80]!r}")
-    ran_on = str(summary.get("accelerator", "CPU")).upper()
-    if summary and summary.get("accelerator_available") is False:
-        return "not_available", (), summary, ()
-    if summary and not summary.get("error"):
-        if accelerator != "CPU" and "accelerator" not in summary:
-            reason = "the app's golden test has no accelerator argument"
-            return "not_available", (), {**summary, "accelerator_reason": reason}, ()
-        if ran_on != accelerator:
-            problems.append(f"asked for the {accelerator}, the test ran on the {ran_on}")
-    if output.result_code is None and not summary:
-        raise DeviceSetupError(
-            "instrument",
-            "the output of am instrument ended before the test finished",
-            received=_tail(text or "(no output)", 5),
-            fix="Run again; if it persists, check 'adb logcat' on the device",
-        )
-    if "shortMsg" in output.result and not summary:
-        problems.append(
-            f"the test process crashed on the device: {output.result.get('shortMsg')} "
-            f"{output.result.get('longMsg', '')}".strip()
-        )
-        return "crashed", tuple(cases), summary, tuple(problems)
-    if summary.get("error"):
-        problems.append(f"the golden test could not run on the device: {summary['error']}")
-    if summary.get("golden_sha256") not in (None, golden_sha256):
-        problems.append("the test APK on the device carries other golden vectors than this folder")
-    if summary.get("model_sha256") not in (None, model_sha256):
-        problems.append("the app on the device carries another model than this folder's app")
-    if len(cases) != len(golden.cases):
-        problems.append(f"the device reported {len(cases)} of {len(golden.cases)} golden cases")
-    passed = (
-        bool(summary.get("passed"))
-        and not problems
-        and bool(cases)
-        and all(c.passed for c in cases)
-    )
-    return ("passed" if passed else "failed"), tuple(cases), summary, tuple(problems)
-
-
-# ---------------------------------------------------------------------------- emulator
-
-
-def _adb_devices(runner: _Runner, adb: Path) -> dict[str, str]:
-    res = runner.run([str(adb), "devices"], timeout=ADB_TIMEOUT, stage="device", log="adb.log")
-    devices = {}
-    for line in res.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and not line.startswith(("List of devices", "*")):
-            devices[parts[0]] = parts[1]
-    return devices
-
-
-def list_avds(runner: _Runner, emulator: Path) -> list[str]:
-    res = runner.run(
-        [str(emulator), "-list-avds"], timeout=ADB_TIMEOUT, stage="avd", log="emulator.log"
-    )
-    names = []
-    for line in res.stdout.splitlines():
-        line = line.strip()
-        if line and "|" not in line and not line.startswith(("INFO", "WARNING", "ERROR")):
-            names.append(line)
-    return names
-
-
-def _running_avd(runner: _Runner, adb: Path, devices: Mapping[str, str], name: str) -> str | None:
-    """The serial of a running emulator of the AVD ``name`` (``adb emu avd name``), if any."""
-    for serial, state in sorted(devices.items()):
-        if not serial.startswith("emulator-") or state != "device":
-            continue
-        try:
-            res = runner.run(
-                [str(adb), "-s", serial, "emu", "avd", "name"],
-                timeout=10,
-                stage="avd",
-                log="adb.log",
-            )
-        except DeviceSetupError:
-            continue
-        lines = res.stdout.strip().splitlines()
-        if res.returncode == 0 and lines and lines[0].strip() == name:
-            return serial
-    return None
-
-
-def _system_images(root: Path | None) -> list[str]:
-    folder = None if root is None else root / "system-images"
-    if folder is None or not folder.is_dir():
-        return []
-    return sorted(str(p.relative_to(folder)) for p in folder.glob("*/*/*"))
-
-
-def _port_free(port: int) -> bool:
-    for p in (port, port + 1):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", p))
-            except OSError:
-                return False
-    return True
-
-
-def _pick_port(devices: Mapping[str, str]) -> int:
-    for port in range(5554, 5682, 2):
-        if f"emulator-{port}" not in devices and _port_free(port):
-            return port
-    raise DeviceSetupError(
-        "emulator", "no free emulator console port between 5554 and 5680",
-        fix="Stop an emulator (adb emu kill) and retry",
-    )  # fmt: skip
-
-
-class _Emulator:
-    """An emulator this process started: boot with retry, and stop."""
-
-    def __init__(self, sdk: AndroidSdk, runner: _Runner, avd: str, port: int) -> None:
-        self.sdk = sdk
-        self.runner = runner
-        self.avd = avd
-        self.port = port
-        self.serial = f"emulator-{port}"
-        self.proc: subprocess.Popen[Any] | None = None
-
-    def start(self, cold: bool) -> None:
-        assert self.sdk.emulator is not None
-        cmd = [
-            str(self.sdk.emulator), "-avd", self.avd, "-no-window", "-no-audio",
-            "-no-boot-anim", "-port", str(self.port),
-        ]  # fmt: skip
-        if cold:
-            cmd.append("-no-snapshot-load")
-        log = (self.runner.log_dir / "emulator.log").open("a", encoding="utf-8")
-        log.write(f"$ {' '.join(cmd)}\n")
-        log.flush()
-        try:
-            self.proc = subprocess.Popen(
-                cmd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=self.runner.env,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise DeviceSetupError(
-                "emulator", f"cannot start the emulator {cmd[0]}",
-                received=f"{type(exc).__name__}: {exc}", fix=SDK_SETUP,
-            ) from None  # fmt: skip
-        finally:
-            log.close()
-
-    def wait_boot(self, timeout: float) -> str | None:
-        """None when booted; otherwise why not."""
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        poll = min(2.0, max(0.05, timeout / 20))
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return f"the emulator exited with code {self.proc.returncode} before it booted"
-            try:
-                res = self.runner.run(
-                    [
-                        str(self.sdk.adb),
-                        "-s",
-                        self.serial,
-                        "shell",
-                        "getprop",
-                        "sys.boot_completed",
-                    ],
-                    timeout=max(1.0, min(ADB_TIMEOUT, deadline - time.monotonic())),
-                    stage="boot",
-                    log="boot.log",
-                )
-                if res.returncode == 0 and res.stdout.strip() == "1":
-                    return None
-            except DeviceSetupError as exc:
-                if exc.stage != "timeout":
-                    raise
-            time.sleep(poll)
-        return f"the emulator did not finish booting within {timeout:g} s"
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            self.runner.run(
-                [str(self.sdk.adb), "-s", self.serial, "emu", "kill"],
-                timeout=15,
-                stage="stop",
-                log="emulator.log",
-            )
-        except DeviceSetupError:
-            pass
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            _kill_group(self.proc)
-
-
-# ------------------------------------------------------------------------------- main
 
 
 def _install(runner: _Runner, adb: Path, serial: str, apk: Path) -> None:
@@ -1023,6 +477,8 @@ def environment_error(exc: DeviceSetupError, plan: DevicePlan | None = None) -> 
 
 
 __all__ = [
+    "ACCELERATORS",
+    "AcceleratorRun",
     "AndroidSdk",
     "AppIds",
     "DevicePlan",

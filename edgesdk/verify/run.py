@@ -10,7 +10,9 @@ For an ``edgesdk package`` output folder:
    :mod:`.arm64`);
 4. with ``apk``: the debug and test APKs assembled and signed without Gradle, then checked
    (tier ``apk``, :mod:`.apk`);
-5. with ``serial`` or ``avd``: the generated golden test on a device or an emulator (tier 4,
+5. with ``android_host``: the app's own code on the host JVM (tier android_host,
+   :mod:`.android_host`); its toolchain is looked up first (missing: exit 4);
+6. with ``serial`` or ``avd``: the generated golden test on a device or an emulator (tier 4,
    :mod:`.device`). Its environment is checked first, so a missing SDK fails in a second.
 
 A task whose outputs these checks do not fit (an object detector) runs its own host checks
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, EnvironmentMissingError, ModelLoadError
+from . import android_host as ah
 from . import device as dv
 from . import golden as gv
 from .parity import HostVerification
@@ -51,12 +54,16 @@ class VerifyResult:
     #: Optional tiers by name (``arm64``, ``apk``): their result (``status``, ``to_dict()``),
     #: or a :class:`TierNotRun` when requested but its environment was missing.
     tiers: tuple[tuple[str, Any], ...] = ()
+    #: The android_host run, or a :class:`TierNotRun` when requested but it could not run here.
+    android_host: ah.AndroidHostVerification | TierNotRun | None = None
+    android_host_skipped: str = "not requested: pass --android-host"
 
     @property
     def failed(self) -> bool:
         return (
             (self.host is not None and not self.host.passed)
             or (self.golden is not None and not self.golden.passed)
+            or (self.android_host is not None and self.android_host.status in ("failed", "crashed"))
             or self.device.status in ("failed", "crashed")
             or any(r.status == "failed" for _, r in self.tiers)
         )
@@ -65,8 +72,11 @@ class VerifyResult:
     def exit_code(self) -> int:
         if self.failed:
             return 3
+        requested = [r for _, r in self.tiers]
+        if self.android_host is not None:
+            requested.append(self.android_host)
         if self.device.status == "environment_error" or any(
-            r.status == "environment_error" for _, r in self.tiers
+            isinstance(r, TierNotRun) for r in requested
         ):
             return 4
         return 0
@@ -103,7 +113,15 @@ class VerifyResult:
             *extra,
             {"check": "golden", "tier": "device", **dev},
             {"check": "golden_gpu", "tier": "device", **gpu},
+            {"check": "golden", "tier": ah.TIER, **self._android_host_check()},
         ]
+
+    def _android_host_check(self) -> dict[str, Any]:
+        if self.android_host is None:
+            return {"status": "not_run", "reason": self.android_host_skipped}
+        if isinstance(self.android_host, TierNotRun):
+            return {"status": self.android_host.status, "reason": self.android_host.reason}
+        return {"status": "passed" if self.android_host.passed else "failed"}
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {}
@@ -124,6 +142,8 @@ class VerifyResult:
         )
         for name, r in self.tiers:
             d[name] = r.to_dict()
+        if self.android_host is not None:
+            d["android_host"] = self.android_host.to_dict()
         d["device"] = self.device.to_dict()
         d["checks"] = self.checks()
         d["passed"] = self.passed
@@ -133,7 +153,9 @@ class VerifyResult:
 
 @dataclass(frozen=True)
 class TierNotRun:
-    """A requested tier that could not run: its environment is missing (exit 4)."""
+    """A requested tier that could not run (exit 4): its environment is missing
+    (``environment_error``), or it does not apply to this app (``not_run``, e.g. a
+    ``compiled-model`` app for the tiers that run LiteRT 2.16.1's Interpreter classes)."""
 
     tier: str
     reason: str
@@ -147,10 +169,43 @@ class TierNotRun:
         return {"tier": self.tier, "status": self.status, "reason": self.reason}
 
 
+def app_runtime(out: Path, report: dict[str, Any] | None) -> str:
+    """The Android runtime of the app in ``out``: ``report.json["android"]["runtime"]``, else
+    read from the generated sources (a wrapper importing ``CompiledModel``)."""
+    from ..codegen.runtime import COMPILED_MODEL, INTERPRETER
+
+    recorded = ((report or {}).get("android") or {}).get("runtime")
+    if recorded in (COMPILED_MODEL, INTERPRETER):
+        return str(recorded)
+    for src in sorted((out / "android" / "app" / "src" / "main" / "java").rglob("*.kt")):
+        try:
+            text = src.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "import com.google.ai.edge.litert.CompiledModel" in text:
+            return COMPILED_MODEL
+    return INTERPRETER
+
+
+def _runtime_not_run(tier: str) -> TierNotRun:
+    """Tiers android_host and apk run the app on the real LiteRT 2.16.1 Interpreter classes
+    (Maven Central): they do not apply to a compiled-model app."""
+    return TierNotRun(
+        tier,
+        f"tier {tier} runs the app on LiteRT 2.16.1's Interpreter classes (Maven Central); this "
+        "app uses the compiled-model runtime, whose classes are on Google's Maven only, so it "
+        "is checked here by a compile check against a stub of the documented API. Re-package "
+        "with --android-runtime interpreter to get this tier",
+        status="not_run",
+    )
+
+
 def _optional_tiers(
-    t: Path, arm64: bool, apk: bool, arm64_cpu: str | None, step: Progress
+    t: Path, arm64: bool, apk: bool, arm64_cpu: str | None, step: Progress, runtime: str
 ) -> tuple[tuple[str, Any], ...]:
     """Run the requested optional tiers on the package folder ``t``."""
+    from ..codegen.runtime import COMPILED_MODEL
+
     out: list[tuple[str, Any]] = []
     if arm64:
         from .arm64 import verify_arm64
@@ -160,7 +215,9 @@ def _optional_tiers(
             out.append(("arm64", verify_arm64(t, cpu=arm64_cpu)))
         except EnvironmentMissingError as exc:
             out.append(("arm64", TierNotRun("arm64", exc.message)))
-    if apk:
+    if apk and runtime == COMPILED_MODEL:
+        out.append(("apk", _runtime_not_run("apk")))
+    elif apk:
         from .apk import verify_apk
 
         step("Assembling and checking the APKs without Gradle (tier apk)")
@@ -219,6 +276,7 @@ def verify(
     build_timeout: float = dv.DEFAULT_BUILD_TIMEOUT,
     boot_timeout: float = dv.DEFAULT_BOOT_TIMEOUT,
     test_timeout: float = dv.DEFAULT_TEST_TIMEOUT,
+    android_host: bool = False,
     on_progress: Progress | None = None,
     on_warning: Progress | None = None,
     env: Mapping[str, str] | None = None,
@@ -255,7 +313,7 @@ def verify(
         )
 
     report = _report(t) if is_out else None
-    task = _check_task_verifiable(report, t, on_device or arm64 or apk)
+    task = _check_task_verifiable(report, t, on_device or arm64 or apk or android_host)
     checks = None
     if task is not None and report is not None:
         checks = task.verify_output(
@@ -268,6 +326,25 @@ def verify(
         return VerifyResult(
             str(target), c.host, c.host_skipped, c.golden, c.golden_skipped, dv.not_run(why)
         )
+    runtime = app_runtime(t, report) if is_out else ""
+    host_toolchain = None
+    host_not_run: TierNotRun | None = None
+    if android_host:
+        if not is_out:
+            raise ConfigError(
+                "tier android_host needs the folder written by 'edgesdk package --target android'",
+                received=str(target),
+                fix="Pass the output folder (it holds android/), not a .tflite file",
+            )
+        from ..codegen.runtime import COMPILED_MODEL
+
+        if runtime == COMPILED_MODEL:
+            host_not_run = _runtime_not_run(ah.TIER)
+        else:
+            from ..toolchain import android_host as tch
+
+            step("Looking up the android_host toolchain")
+            host_toolchain = tch.locate()  # ToolchainMissing: exit 4 before anything runs
 
     plan = None
     if on_device:
@@ -333,7 +410,10 @@ def verify(
                 ),
             )
 
-    tiers = _optional_tiers(t, arm64, apk, arm64_cpu, step) if is_out else ()
+    tiers = _optional_tiers(t, arm64, apk, arm64_cpu, step, runtime) if is_out else ()
+    host_run: ah.AndroidHostVerification | TierNotRun | None = host_not_run
+    if host_toolchain is not None:
+        host_run = ah.verify_android_host(t, on_progress=step, toolchain=host_toolchain)
 
     if plan is None:
         device = dv.not_run(
@@ -353,7 +433,9 @@ def verify(
             )
         except dv.DeviceSetupError as exc:
             device = dv.environment_error(exc, plan)
-    return VerifyResult(str(target), host, host_skipped, golden, golden_skipped, device, tiers)
+    return VerifyResult(
+        str(target), host, host_skipped, golden, golden_skipped, device, tiers, host_run
+    )
 
 
-__all__ = ["TierNotRun", "VerifyResult", "verify"]
+__all__ = ["TierNotRun", "VerifyResult", "app_runtime", "verify"]

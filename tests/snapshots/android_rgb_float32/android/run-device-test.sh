@@ -4,8 +4,6 @@
 # Builds the app and its golden test (skipped when SKIP_BUILD is set), installs both on the
 # connected device or running emulator (pick one with ANDROID_SERIAL=...), runs the test and
 # fails unless every golden case passed. The raw output is kept in build/edgesdk-golden-test.txt.
-# Then the same on the GPU when the device offers it (build/edgesdk-golden-test-gpu.txt; GPU
-# tolerances, see GoldenInstrumentation); a device without it is reported, not failed.
 # `edgesdk verify <out> --device SERIAL` (or `--emulator`) does the same and prints a table.
 set -eu
 cd "$(dirname "$0")"
@@ -21,14 +19,5 @@ if grep -q '^INSTRUMENTATION_RESULT: edgesdk.summary={"passed":true' build/edges
     echo "All golden cases passed on the device (CPU)."
 else
     echo "The golden test FAILED on the device: see build/edgesdk-golden-test.txt" >&2
-    exit 1
-fi
-adb shell am instrument -w -r -e accelerator GPU com.example.flowers_demo.test/com.example.flowers_demo.GoldenInstrumentation | tee build/edgesdk-golden-test-gpu.txt
-if grep -q '^INSTRUMENTATION_RESULT: edgesdk.summary={"passed":true' build/edgesdk-golden-test-gpu.txt; then
-    echo "All golden cases passed on the device (GPU)."
-elif grep -q '"accelerator_available":false' build/edgesdk-golden-test-gpu.txt; then
-    echo "GPU: not available on this device or in this app; only the CPU was tested."
-else
-    echo "The golden test FAILED on the GPU: see build/edgesdk-golden-test-gpu.txt" >&2
     exit 1
 fi

@@ -3,18 +3,15 @@ package dev.edgesdk.demo.shapes
 
 import android.app.Activity
 import android.app.Instrumentation
-import android.graphics.Bitmap
 import android.os.Build
 import android.os.Bundle
 import android.util.Log
-import com.google.ai.edge.litert.Accelerator
 import java.util.Locale
-import kotlin.math.abs
 
 /**
- * Runs every golden case through [ShapesClassifier] on the device, from raw pixels, with the real
- * LiteRT interpreter, and checks the top-1 class and all scores against what Python computed on
- * the host ([GoldenCheck.compare]).
+ * Runs every golden case through [ShapesClassifier] on the device with the real LiteRT runtime
+ * ([GoldenSuite]: the raw-pixel entry point and `classify(Bitmap)`), and checks the top-1 class
+ * and all scores against what Python computed on the host ([GoldenCheck.compare]).
  *
  * A plain [Instrumentation], so it needs no AndroidX Test library: `app/build.gradle.kts` names it
  * as `testInstrumentationRunner`. Run it with `edgesdk verify OUT --emulator`, or by hand:
@@ -24,8 +21,8 @@ import kotlin.math.abs
  * ```
  *
  * The argument `accelerator` (CPU, the default, or GPU) picks where the model runs. The run never
- * falls back: it compiles for that accelerator alone, and when the device does not offer it
- * the summary says `"available":false` with the reason, and no case runs. On the GPU each case's
+ * falls back: it compiles for that accelerator alone (the Interpreter runtime offers the CPU only), and when the device does not offer it
+ * the summary says `"accelerator_available":false` with the reason, and no case runs. On the GPU each case's
  * tolerance is `max(tolerance, 0.02 * max(1, max |host score|))`: GPU backends may compute in fp16.
  * The summary names `accelerator` and `accelerator_available`.
  *
@@ -65,93 +62,61 @@ class GoldenInstrumentation : Instrumentation() {
 
     private fun runCases(): Pair<String, String> {
         val goldenBytes = context.assets.open(GoldenVectors.ASSET).use { it.readBytes() }
-        val golden = GoldenVectors.parse(goldenBytes)
-        val classes = ShapesClassifier.LABELS.size
-        check(golden.numClasses == classes) {
-            "the golden vectors have ${golden.numClasses} classes, ShapesClassifier has $classes"
-        }
-        val modelSha = targetContext.assets.open(ShapesClassifier.MODEL_ASSET).use { GoldenCheck.sha256(it.readBytes()) }
-        val results = ArrayList<GoldenResult>()
-        val text = StringBuilder()
-        var warmupMs = 0.0
+        val golden = GoldenSuite.load(targetContext, goldenBytes)
         val gpu = accelerator == "GPU"
         require(accelerator == "CPU" || gpu) { "accelerator must be CPU or GPU, was $accelerator" }
-        val classifier = try {
-            // No fallback: the run is on this accelerator or not at all.
-            ShapesClassifier.create(targetContext, ShapesClassifier.Options(Accelerator.valueOf(accelerator)))
-        } catch (e: IllegalStateException) {
-            return unavailable(e.message ?: e.toString(), goldenBytes, modelSha)
-        }
-        check(classifier.accelerator.name == accelerator) { "asked for $accelerator, compiled for ${classifier.accelerator}" }
-        classifier.use {
-            val preprocessing = ShapesClassifierPreprocessing.forModel()
-            golden.cases.firstOrNull()?.let { first ->
-                val start = System.nanoTime()
-                classifier.scores(first.argb(), first.width, first.height)
-                warmupMs = (System.nanoTime() - start) / 1e6
+        if (gpu) return unavailable("the Interpreter runtime runs on the CPU only", golden)
+        val classifier = ShapesClassifier.create(targetContext)
+        val text = StringBuilder()
+        val listener = object : GoldenSuite.Listener {
+            private var total = 0
+
+            override fun started(case: GoldenVectors.Case, total: Int) {
+                this.total = total
+                sendStatus(STATUS_STARTED, caseStatus(case.index, total))
             }
-            for (case in golden.cases) {
-                val status = Bundle()
-                status.putString(REPORT_KEY_IDENTIFIER, ID)
-                status.putString("class", TEST_CLASS)
-                status.putString("test", String.format(Locale.ROOT, "golden_case_%03d", case.index))
-                status.putInt("numtests", golden.cases.size)
-                status.putInt("current", case.index + 1)
-                sendStatus(STATUS_STARTED, Bundle(status))
 
-                val pixels = case.argb()
-                val inputSha = GoldenCheck.sha256(preprocessing.preprocess(pixels, case.width, case.height))
-                val start = System.nanoTime()
-                val scores = classifier.scores(pixels, case.width, case.height)
-                val latencyMs = (System.nanoTime() - start) / 1e6
-                val bitmap = Bitmap.createBitmap(pixels, case.width, case.height, Bitmap.Config.ARGB_8888)
-                val bitmapTop1 = classifier.classify(bitmap, 1).firstOrNull()?.index ?: -1
-                bitmap.recycle()
-                val r = GoldenCheck.compare(if (gpu) gpuCase(case) else case, scores, inputSha, latencyMs, bitmapTop1)
-                results.add(r)
-
-                status.putString(KEY_CASE, r.toJson())
-                if (!r.passed) status.putString("stack", r.describe())
-                sendStatus(if (r.passed) STATUS_PASSED else STATUS_FAILED, status)
-                text.append(r.describe()).append('\n')
+            override fun finished(result: GoldenResult) {
+                val status = caseStatus(result.index, total)
+                status.putString(KEY_CASE, result.toJson())
+                if (!result.passed) status.putString("stack", result.describe())
+                sendStatus(if (result.passed) STATUS_PASSED else STATUS_FAILED, status)
+                text.append(result.describe()).append('\n')
             }
         }
-        val extra = linkedMapOf(
+        val relativeTolerance = if (gpu) GPU_RELATIVE_TOLERANCE else 0f
+        val outcome = classifier.use { GoldenSuite.run(it, golden, listener, relativeTolerance) }
+        val summary = outcome.summaryJson(linkedMapOf(
             "accelerator" to GoldenCheck.jsonString(accelerator),
             "accelerator_available" to "true",
-            "golden_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(GoldenCheck.sha256(goldenBytes))),
-            "model_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(modelSha)),
-            "warmup_ms" to String.format(Locale.ROOT, "%.3f", warmupMs),
             "device" to deviceJson(),
-        )
-        val summary = GoldenCheck.summaryJson(results, extra)
-        val passed = results.count { it.passed }
-        text.append("edgesdk golden test: $passed/${results.size} cases passed on $accelerator of ${Build.MANUFACTURER} ${Build.MODEL}\n")
+        ))
+        val passed = outcome.results.count { it.passed }
+        text.append("edgesdk golden test: $passed/${outcome.results.size} cases passed on $accelerator of ${Build.MANUFACTURER} ${Build.MODEL}\n")
         return summary to text.toString()
     }
 
     /** The summary of a run on an accelerator the device does not offer: nothing ran. */
-    private fun unavailable(reason: String, goldenBytes: ByteArray, modelSha: ByteArray): Pair<String, String> {
+    private fun unavailable(reason: String, golden: GoldenSuite.Golden): Pair<String, String> {
         val extra = linkedMapOf(
             "accelerator" to GoldenCheck.jsonString(accelerator),
             "accelerator_available" to "false",
             "accelerator_reason" to GoldenCheck.jsonString(reason),
-            "golden_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(GoldenCheck.sha256(goldenBytes))),
-            "model_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(modelSha)),
+            "golden_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(golden.goldenSha256)),
+            "model_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(golden.modelSha256)),
             "device" to deviceJson(),
         )
         return GoldenCheck.summaryJson(emptyList(), extra) to "edgesdk golden test: $accelerator not available: $reason\n"
     }
 
-    /** [case] with the GPU tolerance (see the class comment). */
-    private fun gpuCase(case: GoldenVectors.Case): GoldenVectors.Case {
-        var largest = 1f
-        for (s in case.scores) largest = maxOf(largest, abs(s))
-        val tolerance = maxOf(case.tolerance, GPU_RELATIVE_TOLERANCE * largest)
-        return GoldenVectors.Case(
-            case.index, case.width, case.height, case.channels, case.pixels, case.output,
-            case.scores, case.top1, tolerance, case.inputSha256,
-        )
+    private fun caseStatus(index: Int, total: Int): Bundle {
+        val status = Bundle()
+        status.putString(REPORT_KEY_IDENTIFIER, ID)
+        status.putString("class", TEST_CLASS)
+        status.putString("test", String.format(Locale.ROOT, "golden_case_%03d", index))
+        status.putInt("numtests", total)
+        status.putInt("current", index + 1)
+        return status
     }
 
     private fun deviceJson(): String = buildString {

@@ -18,7 +18,6 @@ import android.view.View
 import android.widget.Button
 import android.widget.ImageView
 import android.widget.TextView
-import com.google.ai.edge.litert.Accelerator
 import java.io.IOException
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
@@ -30,9 +29,7 @@ import java.util.concurrent.Executors
  * Plain framework UI, no AndroidX. The classifier lives on one worker thread (created, used
  * and closed there), so the UI thread never waits for the model.
  *
- * The line above the image says which accelerator the model runs on, as [FlowersDemoClassifier.accelerator]
- * reports it (a fallback is shown with its reason); "Switch accelerator" recompiles the model for
- * the next one of [ACCELERATORS], with the CPU as fallback.
+ * The Interpreter API runs on the CPU only; the accelerator line says so.
  */
 class MainActivity : Activity() {
 
@@ -48,9 +45,6 @@ class MainActivity : Activity() {
     private lateinit var timingView: TextView
     private lateinit var acceleratorView: TextView
 
-    /** The accelerator asked for; only touched on the UI thread. */
-    private var requested: Accelerator = ACCELERATORS[0]
-
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         setContentView(R.layout.activity_main)
@@ -60,30 +54,11 @@ class MainActivity : Activity() {
         view<Button>(R.id.pick_image).setOnClickListener { pickImage() }
         view<Button>(R.id.take_photo).setOnClickListener { takePhoto() }
         acceleratorView = view(R.id.accelerator)
-        view<Button>(R.id.switch_accelerator).setOnClickListener {
-            requested = ACCELERATORS[(ACCELERATORS.indexOf(requested) + 1) % ACCELERATORS.size]
-            load(requested)
-        }
-        load(requested)
-    }
-
-    /** (Re)creates the classifier for [accelerator] on the worker, with the CPU as fallback. */
-    private fun load(accelerator: Accelerator) {
-        acceleratorView.text = getString(R.string.accelerator_loading, accelerator.name)
+        acceleratorView.setText(R.string.accelerator_interpreter)
+        view<Button>(R.id.switch_accelerator).visibility = View.GONE
         worker.execute {
-            classifier?.close()
-            classifier = null
-            loadError = null
             try {
-                val fallback = if (accelerator == Accelerator.CPU) null else Accelerator.CPU
-                val created = FlowersDemoClassifier.create(applicationContext, FlowersDemoClassifier.Options(accelerator, fallback))
-                classifier = created
-                val text = if (created.isFallback) {
-                    getString(R.string.accelerator_fallback, created.accelerator.name, accelerator.name, created.fallbackReason)
-                } else {
-                    getString(R.string.accelerator_running, created.accelerator.name)
-                }
-                mainThread.post { if (!isDestroyed) acceleratorView.text = text }
+                classifier = FlowersDemoClassifier.create(applicationContext)
             } catch (e: Exception) {
                 loadError = e
                 showError(e)
@@ -201,8 +176,6 @@ class MainActivity : Activity() {
     }
 
     private companion object {
-        /** The accelerators the switch cycles through, the first one at start. */
-        val ACCELERATORS: List<Accelerator> = listOf(Accelerator.CPU, Accelerator.GPU, Accelerator.NPU)
         const val TOP_K = 3
         const val MAX_SIDE = 2048
         const val REQUEST_PICK = 1
