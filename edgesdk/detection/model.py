@@ -137,29 +137,17 @@ def embed(path: Path, info: dict[str, Any]) -> None:
 
 def read_detector_info(path: str | Path) -> dict[str, Any] | None:
     """The ``edgesdk_detector`` record of a model file, or ``None``."""
-    p = Path(path)
-    if not p.is_file():
-        return None
-    raw: Any = None
-    if zipfile.is_zipfile(p):
-        with zipfile.ZipFile(p) as z:
-            if DETECTOR_ENTRY in z.namelist():
-                raw = z.read(DETECTOR_ENTRY).decode("utf-8")
-    else:
-        import h5py
+    from ..training.files import read_embedded
 
-        if h5py.is_hdf5(p):
-            with h5py.File(p, "r") as f:
-                raw = f.attrs.get(DETECTOR_ATTR)
+    p = Path(path)
+    raw = read_embedded(p, DETECTOR_ATTR, DETECTOR_ENTRY)
     if raw is None:
         return None
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8")
     try:
-        info = json.loads(str(raw))
+        info = dict(raw)
         info["anchors"] = np.asarray(info["anchors"], np.float32)
         info["class_names"] = tuple(str(n) for n in info["class_names"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         raise ModelLoadError(
             f"the detector record stored in {p} is damaged",
             received=str(raw)[:80],

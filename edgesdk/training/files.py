@@ -111,7 +111,9 @@ def _embed(path: Path, *, class_names: list[str], info: dict[str, Any]) -> None:
             z.writestr(INFO_ENTRY, json.dumps(jsonable(info), sort_keys=True))
 
 
-def _read_embedded(path: Path, attr: str, entry: str) -> Any | None:
+def read_embedded(path: Path, attr: str, entry: str) -> Any | None:
+    """The JSON value stored with a model file: the HDF5 root attribute ``attr`` (``.h5``) or
+    the zip entry ``entry`` (``.keras``); ``None`` when the file carries none."""
     if not path.is_file():
         return None
     raw: Any = None
@@ -153,7 +155,7 @@ def read_class_names(model_path: str | Path) -> tuple[str, ...] | None:
             received=str(model_path),
             fix="Check the path",
         )
-    names = _read_embedded(p, CLASS_NAMES_ATTR, CLASS_NAMES_ENTRY)
+    names = read_embedded(p, CLASS_NAMES_ATTR, CLASS_NAMES_ENTRY)
     if names is not None:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ModelLoadError(
@@ -171,7 +173,7 @@ def read_class_names(model_path: str | Path) -> tuple[str, ...] | None:
 
 def read_model_info(model_path: str | Path) -> dict[str, Any] | None:
     """What edgesdk stored about a model it saved (arch, preprocessing, compression)."""
-    info = _read_embedded(Path(model_path), INFO_ATTR, INFO_ENTRY)
+    info = read_embedded(Path(model_path), INFO_ATTR, INFO_ENTRY)
     return info if isinstance(info, dict) else None
 
 
