@@ -31,7 +31,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -160,21 +159,11 @@ def gradle_facts(app_dir: Path) -> GradleFacts:
 
 
 def android_toolchain() -> ModuleType:
-    """``tools/android_toolchain.py`` of the source checkout (kotlinc, aapt2, android-all,
-    TFLite classes)."""
-    try:
-        from tools import android_toolchain  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        checkout = Path(__file__).resolve().parents[2]
-        if not (checkout / "tools" / "android_toolchain.py").is_file():
-            raise EnvironmentMissingError(
-                "the Kotlin/aapt2 toolchain (tools/android_toolchain.py) is not available: "
-                "tier apk runs from a source checkout",
-                fix="Run edgesdk from a checkout of its repository",
-            ) from None
-        sys.path.insert(0, str(checkout))
-        from tools import android_toolchain  # type: ignore[import-not-found,unused-ignore]
-    return android_toolchain  # type: ignore[no-any-return,unused-ignore]
+    """The Kotlin/aapt2 toolchain (kotlinc, aapt2, android-all, TFLite classes):
+    :mod:`edgesdk.toolchain.android`, also for an installed wheel."""
+    from ..toolchain import android
+
+    return android
 
 
 class _Failed(Exception):
