@@ -80,6 +80,23 @@ def test_toolchain_status_cli_on_an_empty_cache_exits_4_and_names_what_is_missin
     assert_user_error(res2, "unknown toolchain component", "android_host", code=1)
 
 
+def test_toolchain_status_cli_lists_every_component_with_its_missing_pieces(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """All registered components (their status tables differ in shape) print and report JSON."""
+    monkeypatch.setenv("EDGESDK_TOOLCHAIN_DIR", str(tmp_path / "empty"))
+    res = run_cli("toolchain", "status")
+    assert res.exit_code == 4, res.stderr
+    assert "Traceback" not in res.stderr
+    for name in COMPONENTS:
+        assert f"{name}: incomplete" in res.stderr, res.stderr
+    assert "missing root" in res.stderr and "missing r8" in res.stderr
+    report = json.loads(run_cli("toolchain", "status", "--json").stdout)
+    assert set(report["components"]) == set(COMPONENTS)
+    empty = tmp_path / "empty"
+    assert not empty.exists() or not any(empty.iterdir())  # status installs nothing
+
+
 def test_every_robolectric_jar_is_pinned_by_sha256() -> None:
     names = {a.coordinate for a in tch.ROBOLECTRIC_ARTIFACTS}
     assert "org.robolectric:shadows-framework:4.16" in names

@@ -17,15 +17,24 @@ toolchain_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_COMPONENTS_HELP = "Components (default: all): android, android_host."
+_COMPONENTS_HELP = "Components (default: all): android, android_host, arm64, apk."
+
+
+def _missing_pieces(comp: dict[str, Any]) -> list[str]:
+    """A component's missing pieces: from its ``pieces`` table, or its ``missing`` list."""
+    pieces = comp.get("pieces") or {}
+    out = [piece for piece, info in pieces.items() if not info.get("installed")]
+    out += [str(m) for m in comp.get("missing") or () if str(m) not in out]
+    if not comp.get("installed") and not out:
+        out.append("(not installed)")
+    return out
 
 
 def _missing(report: dict[str, Any]) -> list[str]:
     return [
         f"{name}: {piece}"
         for name, comp in report["components"].items()
-        for piece, info in comp["pieces"].items()
-        if not info.get("installed")
+        for piece in _missing_pieces(comp)
     ]
 
 
@@ -35,9 +44,8 @@ def _print(report: dict[str, Any]) -> None:
     for name, comp in report["components"].items():
         state = "[green]installed[/green]" if comp["installed"] else "[red]incomplete[/red]"
         con.print(f"  {name}: {state}")
-        for piece, info in comp["pieces"].items():
-            if not info.get("installed"):
-                con.print(f"    [red]missing[/red] {piece}")
+        for piece in _missing_pieces(comp):
+            con.print(f"    [red]missing[/red] {piece}")
 
 
 @toolchain_app.command("install")
