@@ -51,6 +51,9 @@ class MainActivity : Activity() {
         timingView = view(R.id.timing)
         view<Button>(R.id.pick_image).setOnClickListener { pickImage() }
         view<Button>(R.id.take_photo).setOnClickListener { takePhoto() }
+        // The detector runs on the Interpreter API: CPU only, so there is nothing to switch.
+        view<TextView>(R.id.accelerator).setText(R.string.accelerator_interpreter)
+        view<Button>(R.id.switch_accelerator).visibility = View.GONE
         worker.execute {
             try {
                 detector = PetsDetector.create(applicationContext)
