@@ -85,7 +85,8 @@ def generate_android(
     test that reads it is generated separately). ``overlay`` names a task's template folder
     (``templates/tasks/<overlay>/`` with ``kotlin/`` and ``android/``): its files are rendered
     over the common trees, replacing files of the same output path (e.g. an object detector's
-    wrapper, sample screen and golden test); ``extra_context`` adds the task's own template
+    wrapper, sample screen and golden test; an overlay file that renders empty removes the
+    common file of its path); ``extra_context`` adds the task's own template
     values. Raises :class:`CodegenError` for input
     that cannot be generated and :class:`OutputError` when ``out_dir`` already holds a
     ``kotlin`` or ``android`` folder with files.
@@ -138,11 +139,16 @@ def generate_android(
     for rel in render_tree(root.joinpath("android"), android_dir, ctx):
         written.append(Path("android") / rel)
     if task_root is not None and task_root.joinpath("android").is_dir():
-        written += [
-            Path("android") / rel
-            for rel in render_tree(task_root.joinpath("android"), android_dir, ctx)
-            if Path("android") / rel not in written
-        ]
+        for rel in render_tree(task_root.joinpath("android"), android_dir, ctx):
+            target = Path("android") / rel
+            if (out_dir / target).stat().st_size == 0:
+                # An empty overlay file removes the common file of that path (a task that has
+                # no use for it, e.g. the classifier's golden checker in a detector's app).
+                (out_dir / target).unlink()
+                if target in written:
+                    written.remove(target)
+            elif target not in written:
+                written.append(target)
 
     app_main = Path("android", "app", "src", "main")
     extra: list[tuple[Path, bytes]] = [
