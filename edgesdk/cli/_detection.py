@@ -7,20 +7,6 @@ from typing import Any
 
 from ._common import console, emit_json
 
-TASKS = ("image_classifier", "object_detector")
-
-
-def check_task(task: str) -> None:
-    from ..errors import ConfigError
-
-    if task not in TASKS:
-        raise ConfigError(
-            "unknown task",
-            received=f"task={task!r}",
-            supported=", ".join(TASKS),
-            fix="Use --task image_classifier or --task object_detector",
-        )
-
 
 def train_detector_cli(
     data: Path,
