@@ -454,7 +454,7 @@ def test_verify_detector_output(packaged: dict[str, Packaged], det_data, tmp_pat
     assert any("differs from" in p for p in v["golden"]["problems"])
 
     res = run_cli("verify", src, "--device", "emulator-5554")
-    assert_user_error(res, "checks object_detector outputs on the host only")
+    assert_user_error(res, "cannot run tier device for object_detector folders")
 
 
 def dg_asset() -> Path:

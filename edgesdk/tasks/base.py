@@ -54,8 +54,11 @@ class Task:
     has_labels: ClassVar[bool] = False
     #: whether ``edgesdk verify`` (host parity, golden re-run) understands the task's output
     verifiable: ClassVar[bool] = True
-    #: why ``verify --arm64/--apk/--device/--emulator`` cannot check this task yet ("" = it can)
-    optional_tiers_unsupported: ClassVar[str] = ""
+    #: the optional tiers of ``edgesdk verify`` that check this task's package folders
+    #: (``arm64``, ``apk``, ``android_host``, ``device``); the others are refused for it
+    supported_tiers: ClassVar[frozenset[str]] = frozenset(
+        {"arm64", "apk", "android_host", "device"}
+    )
 
     def matches(self, loaded: LoadedModel) -> bool:
         raise NotImplementedError

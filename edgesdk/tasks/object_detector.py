@@ -54,10 +54,7 @@ def _raw_outputs(loaded: LoadedModel) -> tuple[int, int] | None:
 @register("object_detector")
 class ObjectDetector(Task):
     has_labels = True
-    optional_tiers_unsupported = (
-        "--arm64, --apk, --device and --emulator check classifier golden vectors; an object "
-        "detector's on-device test runs with android/run-device-test.sh"
-    )
+    supported_tiers = frozenset[str]()
     #: the detector's score threshold written into ScoreThresholdingOptions
     score_threshold: float = 0.05
 

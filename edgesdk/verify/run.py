@@ -16,7 +16,9 @@ For an ``edgesdk package`` output folder:
    :mod:`.device`). Its environment is checked first, so a missing SDK fails in a second.
 
 A task whose outputs these checks do not fit (an object detector) runs its own host checks
-instead of 1 and 2 (:meth:`edgesdk.tasks.base.Task.verify_output`).
+instead of 1 and 2 (:meth:`edgesdk.tasks.base.Task.verify_output`); the tiers of 3-6 run for a
+task that lists them in :attr:`edgesdk.tasks.base.Task.supported_tiers` and are refused
+(exit 1, before anything runs) for one that does not.
 
 For a ``.tflite`` file only host parity runs. Exit codes (:attr:`VerifyResult.exit_code`):
 0 all passed; 3 a check failed; 4 an environment was missing (and nothing failed).
@@ -239,20 +241,15 @@ def _report(out: Path) -> dict[str, Any] | None:
 
 
 def _check_task_verifiable(
-    report: dict[str, Any] | None, target: Path, optional_tiers: bool = False
+    report: dict[str, Any] | None, target: Path, requested: tuple[str, ...] = ()
 ) -> Any:
-    """The package folder's task (None when unknown); refuses what it cannot verify."""
+    """The package folder's task (None when unknown); refuses what it cannot verify:
+    ``requested`` names the optional tiers asked for (``arm64``, ``apk``, ``android_host``,
+    ``device``), each of which the task must list in ``supported_tiers``."""
     from .. import tasks
 
     name = (report or {}).get("model", {}).get("task")
     task = tasks.get(name) if name in tasks.names() else None
-    if task is not None and optional_tiers and task.optional_tiers_unsupported:
-        raise ConfigError(
-            f"edgesdk verify checks {name} outputs on the host only",
-            received=f"{target} (task {name})",
-            supported=task.optional_tiers_unsupported,
-            fix="Run 'edgesdk verify OUT' without --arm64, --apk, --device or --emulator",
-        )
     if task is not None and not task.verifiable:
         raise ConfigError(
             f"edgesdk verify does not check {name} outputs yet",
@@ -261,100 +258,34 @@ def _check_task_verifiable(
             fix="The host checks ran when the model was packaged (report.json: parity); run the "
             "generated on-device test with android/run-device-test.sh",
         )
+    missing = [] if task is None else [t for t in requested if t not in task.supported_tiers]
+    if task is not None and missing:
+        flags = {"arm64": "--arm64", "apk": "--apk", "android_host": "--android-host",
+                 "device": "--device/--emulator"}  # fmt: skip
+        raise ConfigError(
+            f"edgesdk verify cannot run tier {', '.join(missing)} for {name} folders yet",
+            received=f"{target} (task {name}) with {' '.join(flags[t] for t in missing)}",
+            supported=", ".join(sorted(task.supported_tiers)) or "the host tier only",
+            fix=f"Run 'edgesdk verify OUT' without {' '.join(flags[t] for t in missing)}",
+        )
     return task
 
 
-def verify(
-    target: str | Path,
-    *,
-    reference: str | Path | None = None,
-    data: str | Path | None = None,
-    samples: int | None = None,
-    trust_model: bool = False,
-    serial: str | None = None,
-    avd: str | None = None,
-    build_timeout: float = dv.DEFAULT_BUILD_TIMEOUT,
-    boot_timeout: float = dv.DEFAULT_BOOT_TIMEOUT,
-    test_timeout: float = dv.DEFAULT_TEST_TIMEOUT,
-    android_host: bool = False,
-    on_progress: Progress | None = None,
-    on_warning: Progress | None = None,
-    env: Mapping[str, str] | None = None,
-    arm64: bool = False,
-    apk: bool = False,
-    arm64_cpu: str | None = None,
-) -> VerifyResult:
-    """Run the checks described in the module docstring. ``avd``: None (no emulator), ""
-    (the first AVD) or a name; ``serial``: a device from ``adb devices``."""
+def _generic_host_checks(
+    t: Path,
+    is_out: bool,
+    report: dict[str, Any] | None,
+    reference: str | Path | None,
+    data: str | Path | None,
+    samples: int | None,
+    trust_model: bool,
+    step: Progress,
+    warn: Progress,
+) -> tuple[Any, str | None, Any, str | None]:
+    """Host parity and the golden re-run (tier 1) for a one-output model."""
     from .parity import verify_host
 
-    step = on_progress or (lambda _m: None)
-    warn = on_warning or (lambda _m: None)
-    t = Path(target)
-    on_device = serial is not None or avd is not None
-    if serial is not None and avd is not None:
-        raise ConfigError(
-            "--device and --emulator exclude each other",
-            received=f"--device {serial} --emulator {avd or '(first AVD)'}",
-            fix="Pass one of them",
-        )
-    is_out = t.is_dir()
-    if (arm64 or apk) and not (is_out and (t / "android").is_dir()):
-        raise ConfigError(
-            "--arm64 and --apk need the folder written by 'edgesdk package --target android'",
-            received=str(target),
-            fix="Pass the output folder (it holds android/), not a .tflite file",
-        )
-    if on_device and not is_out:
-        raise ConfigError(
-            "the device check needs the folder written by 'edgesdk package --target android'",
-            received=str(target),
-            fix="Pass the output folder (it holds android/), not a .tflite file",
-        )
-
-    report = _report(t) if is_out else None
-    task = _check_task_verifiable(report, t, on_device or arm64 or apk or android_host)
-    checks = None
-    if task is not None and report is not None:
-        checks = task.verify_output(
-            t, report, reference=reference, data=data, samples=samples,
-            trust_model=trust_model, step=step, warn=warn,
-        )  # fmt: skip
-    if checks is not None:
-        c = checks
-        why = "tier 4 was not requested: pass --emulator [AVD] or --device SERIAL"
-        return VerifyResult(
-            str(target), c.host, c.host_skipped, c.golden, c.golden_skipped, dv.not_run(why)
-        )
-    runtime = app_runtime(t, report) if is_out else ""
-    host_toolchain = None
-    host_not_run: TierNotRun | None = None
-    if android_host:
-        if not is_out:
-            raise ConfigError(
-                "tier android_host needs the folder written by 'edgesdk package --target android'",
-                received=str(target),
-                fix="Pass the output folder (it holds android/), not a .tflite file",
-            )
-        from ..codegen.runtime import COMPILED_MODEL
-
-        if runtime == COMPILED_MODEL:
-            host_not_run = _runtime_not_run(ah.TIER)
-        else:
-            from ..toolchain import android_host as tch
-
-            step("Looking up the android_host toolchain")
-            host_toolchain = tch.locate()  # ToolchainMissing: exit 4 before anything runs
-
-    plan = None
-    if on_device:
-        step("Checking the Android tools")
-        try:
-            plan = dv.plan_device(t, serial=serial, avd=avd, env=env)
-        except dv.DeviceSetupError as exc:
-            why = "not run: the device environment is missing (see device)"
-            return VerifyResult(str(target), None, why, None, why, dv.environment_error(exc))
-
+    target = t
     golden_dir = t / "android" / gv.ANDROID_ASSET_DIR if is_out else None
     has_golden = golden_dir is not None and (golden_dir / gv.DATA_NAME).is_file()
 
@@ -409,6 +340,106 @@ def verify(
                     f"(SHA-256 {hashlib.sha256(asset.read_bytes()).hexdigest()[:12]}…)",
                 ),
             )
+
+    return host, host_skipped, golden, golden_skipped
+
+
+def verify(
+    target: str | Path,
+    *,
+    reference: str | Path | None = None,
+    data: str | Path | None = None,
+    samples: int | None = None,
+    trust_model: bool = False,
+    serial: str | None = None,
+    avd: str | None = None,
+    build_timeout: float = dv.DEFAULT_BUILD_TIMEOUT,
+    boot_timeout: float = dv.DEFAULT_BOOT_TIMEOUT,
+    test_timeout: float = dv.DEFAULT_TEST_TIMEOUT,
+    android_host: bool = False,
+    on_progress: Progress | None = None,
+    on_warning: Progress | None = None,
+    env: Mapping[str, str] | None = None,
+    arm64: bool = False,
+    apk: bool = False,
+    arm64_cpu: str | None = None,
+) -> VerifyResult:
+    """Run the checks described in the module docstring. ``avd``: None (no emulator), ""
+    (the first AVD) or a name; ``serial``: a device from ``adb devices``."""
+    step = on_progress or (lambda _m: None)
+    warn = on_warning or (lambda _m: None)
+    t = Path(target)
+    on_device = serial is not None or avd is not None
+    if serial is not None and avd is not None:
+        raise ConfigError(
+            "--device and --emulator exclude each other",
+            received=f"--device {serial} --emulator {avd or '(first AVD)'}",
+            fix="Pass one of them",
+        )
+    is_out = t.is_dir()
+    if (arm64 or apk) and not (is_out and (t / "android").is_dir()):
+        raise ConfigError(
+            "--arm64 and --apk need the folder written by 'edgesdk package --target android'",
+            received=str(target),
+            fix="Pass the output folder (it holds android/), not a .tflite file",
+        )
+    if on_device and not is_out:
+        raise ConfigError(
+            "the device check needs the folder written by 'edgesdk package --target android'",
+            received=str(target),
+            fix="Pass the output folder (it holds android/), not a .tflite file",
+        )
+
+    report = _report(t) if is_out else None
+    requested = tuple(
+        name
+        for name, asked in (("arm64", arm64), ("apk", apk), ("android_host", android_host),
+                            ("device", on_device))  # fmt: skip
+        if asked
+    )
+    task = _check_task_verifiable(report, t, requested)
+    runtime = app_runtime(t, report) if is_out else ""
+    host_toolchain = None
+    host_not_run: TierNotRun | None = None
+    if android_host:
+        if not is_out:
+            raise ConfigError(
+                "tier android_host needs the folder written by 'edgesdk package --target android'",
+                received=str(target),
+                fix="Pass the output folder (it holds android/), not a .tflite file",
+            )
+        from ..codegen.runtime import COMPILED_MODEL
+
+        if runtime == COMPILED_MODEL:
+            host_not_run = _runtime_not_run(ah.TIER)
+        else:
+            from ..toolchain import android_host as tch
+
+            step("Looking up the android_host toolchain")
+            host_toolchain = tch.locate()  # ToolchainMissing: exit 4 before anything runs
+
+    plan = None
+    if on_device:
+        step("Checking the Android tools")
+        try:
+            plan = dv.plan_device(t, serial=serial, avd=avd, env=env)
+        except dv.DeviceSetupError as exc:
+            why = "not run: the device environment is missing (see device)"
+            return VerifyResult(str(target), None, why, None, why, dv.environment_error(exc))
+
+    checks = None
+    if task is not None and report is not None:
+        checks = task.verify_output(
+            t, report, reference=reference, data=data, samples=samples,
+            trust_model=trust_model, step=step, warn=warn,
+        )  # fmt: skip
+    if checks is not None:
+        host, host_skipped = checks.host, checks.host_skipped
+        golden, golden_skipped = checks.golden, checks.golden_skipped
+    else:
+        host, host_skipped, golden, golden_skipped = _generic_host_checks(
+            t, is_out, report, reference, data, samples, trust_model, step, warn
+        )
 
     tiers = _optional_tiers(t, arm64, apk, arm64_cpu, step, runtime) if is_out else ()
     host_run: ah.AndroidHostVerification | TierNotRun | None = host_not_run
