@@ -13,6 +13,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from .det_fixtures import det_data, detector_h5, packaged  # noqa: E402,F401  (session fixtures)
+
 
 @pytest.fixture(scope="session")
 def keras2():
