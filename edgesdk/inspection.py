@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,9 @@ class TensorInfo:
     dtype: str
     scale: float | None
     zero_point: int | None
+    #: Where ``shape`` comes from when the flatbuffer stores none (an operator that sets its
+    #: outputs' shapes at run time, e.g. ``TFLite_Detection_PostProcess``); None: the model.
+    shape_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,46 @@ def _tensor_info(t: Any) -> TensorInfo:
                       t.zero_point)  # fmt: skip
 
 
+POSTPROCESS_OP = "TFLite_Detection_PostProcess"
+
+
+def postprocess_shapes(options: bytes) -> tuple[tuple[int, ...], ...] | None:
+    """The output shapes of a ``TFLite_Detection_PostProcess`` op from its custom options
+    (a FlexBuffer map): boxes ``[1, N, 4]``, classes ``[1, N]``, scores ``[1, N]`` and the
+    count ``[1]``, with N = ``max_detections * max_classes_per_detection`` (as the op's
+    Prepare sets them). None when the options cannot be read."""
+    from flatbuffers import flexbuffers
+
+    if not options:
+        return None
+    try:  # damaged FlexBuffers raise assorted errors; the options are capped in size
+        attrs = flexbuffers.Loads(options)
+        n = int(attrs["max_detections"]) * int(attrs.get("max_classes_per_detection", 1))
+    except Exception:  # noqa: BLE001
+        return None
+    if not 0 < n <= 1_000_000:
+        return None
+    return (1, n, 4), (1, n), (1, n), (1,)
+
+
+def _output_infos(summary: Any) -> tuple[TensorInfo, ...]:
+    """The outputs, with the shapes a post-processing op sets at run time filled in."""
+    infos = [_tensor_info(t) for t in summary.outputs]
+    for op in summary.custom_operators:
+        if op.name != POSTPROCESS_OP:
+            continue
+        shapes = postprocess_shapes(op.options)
+        if shapes is None:
+            continue
+        for port, tensor in enumerate(op.outputs[: len(shapes)]):
+            for i, index in enumerate(summary.output_indices):
+                if index == tensor and not infos[i].shape:
+                    infos[i] = replace(
+                        infos[i], shape=shapes[port], shape_from=f"{POSTPROCESS_OP} (run time)"
+                    )
+    return tuple(infos)
+
+
 def inspect(path: str | Path) -> ModelInfo:
     """Read a ``.tflite`` file: tensors, operators, size and edgesdk/TFLite metadata.
 
@@ -161,7 +204,7 @@ def inspect_bytes(data: bytes, path: str = "<bytes>") -> ModelInfo:
         path=p,
         size_bytes=len(data),
         inputs=tuple(_tensor_info(t) for t in summary.inputs),
-        outputs=tuple(_tensor_info(t) for t in summary.outputs),
+        outputs=_output_infos(summary),
         operators=tuple(sorted(counts.items())),
         metadata=None if meta is None else md.to_json(meta),
         associated_files=files,

@@ -1,5 +1,6 @@
 """Session fixtures of the object-detector tests, shared by every test file through conftest:
-a tiny detector trained with the CLI on drawn shapes (MobileNetV2 alpha 0.35, 96x96), and two
+a tiny detector trained with the CLI on drawn shapes (MobileNetV2 at the default --alpha,
+0.35; 96x96), and two
 package folders with apps and golden detections (float32 with hostile labels; int8)."""
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def detector_h5(det_data, tmp_path_factory) -> Path:
     t = time.perf_counter()
     res = run_cli(
         "train", det_data["train"], "--task", "object_detector", "-o", out,
-        "--image-size", SIZE, "--alpha", 0.35, "--epochs", 12, "--batch-size", 16,
+        "--image-size", SIZE, "--epochs", 12, "--batch-size", 16,
     )  # fmt: skip
     assert res.exit_code == 0, res.stderr + res.stdout
     print(f"\ndetector training (fixture, CLI): {time.perf_counter() - t:.1f}s")

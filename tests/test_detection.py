@@ -54,6 +54,7 @@ def test_trained_detector_carries_anchors_and_learns(detector_h5: Path) -> None:
     assert info is not None
     assert info["class_names"] == ("circle", "square", "triangle")
     assert info["anchors"].shape == (6 * 6 * 4 + 3 * 3 * 4, 4)
+    assert info["alpha"] == 0.35  # the detector's --alpha default (classifiers: 1.0)
     log = json.loads(detector_h5.with_name("det.training.json").read_text())
     assert log["task"] == "object_detector" and log["val_samples"] == 40
     # a real detector: far above chance on held-out images (0 for a model that learnt nothing)
@@ -99,6 +100,25 @@ def test_package_contract(packaged: dict[str, Packaged]) -> None:
             f"mAP {v['map']:.3f} (Keras {r['detection']['keras']['map50']:.3f}), "
             f"{v['latency_ms_host']:.2f} ms host, agreement {r['parity']['fraction']:.3f}"
         )
+
+
+def test_inspect_shows_postprocess_output_shapes(packaged: dict[str, Packaged]) -> None:
+    """The post-processing op's outputs have no shape in the file (the op sets them at run
+    time); inspect shows the shapes LiteRT gives them, read from the op's own attributes."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    p = packaged["int8"]
+    res = run_cli("inspect", p.tflite, "--json")
+    assert res.exit_code == 0, res.stderr
+    outputs = json.loads(res.stdout)["outputs"]
+    interp = Interpreter(model_path=str(p.tflite))
+    interp.allocate_tensors()
+    runtime = {d["name"]: [int(x) for x in d["shape"]] for d in interp.get_output_details()}
+    assert [o["shape"] for o in outputs] == [runtime[o["name"]] for o in outputs]
+    assert sorted(map(len, runtime.values())) == [1, 2, 2, 3]
+    assert all(o["shape_from"] == "TFLite_Detection_PostProcess (run time)" for o in outputs)
+    text = run_cli("inspect", p.tflite)
+    assert "* shape set by TFLite_Detection_PostProcess" in text.stdout
 
 
 def test_int8_keeps_postprocessing_float(packaged: dict[str, Packaged]) -> None:

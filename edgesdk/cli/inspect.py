@@ -32,24 +32,36 @@ def _print(info: object) -> None:
     i = info  # type: ignore[assignment]
     con.print(f"[bold]{escape(i.path)}[/bold]  {i.size_bytes:,} bytes")  # type: ignore[attr-defined]
     t = Table(title="Tensors")
-    for col in ("", "name", "shape", "dtype", "quantization"):
+    meta = i.metadata  # type: ignore[attr-defined]
+    meta_names = {
+        kind: [tm.get("name", "") for tm in meta.get(f"{kind}s", [])] if meta else []
+        for kind in ("input", "output")
+    }
+    with_meta = any(meta_names.values())
+    for col in ("", "name", *(["metadata name"] if with_meta else []), "shape", "dtype",
+                "quantization"):  # fmt: skip
         t.add_column(col)
     for kind, tensors in (("input", i.inputs), ("output", i.outputs)):  # type: ignore[attr-defined]
-        for tensor in tensors:
+        names = meta_names[kind]
+        for n, tensor in enumerate(tensors):
             q = (
                 ""
                 if tensor.scale is None
                 else f"scale {tensor.scale:.6g}, zero point {tensor.zero_point}"
             )
-            t.add_row(kind, escape(tensor.name), str(list(tensor.shape)), tensor.dtype, q)
+            shape = str(list(tensor.shape)) + ("*" if tensor.shape_from else "")
+            named = [escape(names[n]) if n < len(names) else ""] if with_meta else []
+            t.add_row(kind, escape(tensor.name), *named, shape, tensor.dtype, q)
     con.print(t)
+    set_by = sorted({x.shape_from for x in i.outputs if x.shape_from})  # type: ignore[attr-defined]
+    if set_by:
+        con.print(f"* shape set by {', '.join(set_by)}; the file stores none")
     ops = Table(title="Operators")
     ops.add_column("operator")
     ops.add_column("count", justify="right")
     for name, count in i.operators:  # type: ignore[attr-defined]
         ops.add_row(name, str(count))
     con.print(ops)
-    meta = i.metadata  # type: ignore[attr-defined]
     if meta is None:
         con.print("No TFLite metadata.")
         return

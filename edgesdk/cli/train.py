@@ -14,6 +14,9 @@ TASKS = ("image_classifier", "object_detector")
 CLASSIFIER_EPOCHS_CAP = 100
 DETECTOR_EPOCHS = 20
 DETECTOR_LR = 2e-3
+CLASSIFIER_ALPHA = 1.0
+#: MobileNetV2's narrowest width: the detector trains in minutes on 2 cores and stays small.
+DETECTOR_ALPHA = 0.35
 
 
 def train_command(
@@ -89,10 +92,11 @@ def train_command(
         help="Held-out fraction per class (seeded, stratified).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seeds the split, initialization and shuffling."),
-    alpha: float = typer.Option(
-        1.0,
+    alpha: float | None = typer.Option(
+        None,
         "--alpha",
-        help="Width multiplier (MobileNetV2's alpha; scales small_cnn's widths too).",
+        help="Width multiplier (MobileNetV2's alpha; scales small_cnn's widths too). "
+        f"Default {CLASSIFIER_ALPHA:g} for classifiers, {DETECTOR_ALPHA:g} for object detectors.",
     ),
     weights: str = typer.Option(
         "none",
@@ -128,8 +132,9 @@ def train_command(
                 data, output, image_size=image_size,
                 epochs=epochs if epochs is not None else DETECTOR_EPOCHS, batch_size=batch_size,
                 learning_rate=learning_rate if learning_rate is not None else DETECTOR_LR,
-                val_split=val_split, seed=seed, alpha=alpha, weights=weights, augment=augment,
-                force=force, json_output=json_output,
+                val_split=val_split, seed=seed,
+                alpha=alpha if alpha is not None else DETECTOR_ALPHA, weights=weights,
+                augment=augment, force=force, json_output=json_output,
             )  # fmt: skip
             return
         from ..training.trainer import train
@@ -148,7 +153,7 @@ def train_command(
             early_stopping=early_stopping,
             val_split=val_split,
             seed=seed,
-            alpha=alpha,
+            alpha=alpha if alpha is not None else CLASSIFIER_ALPHA,
             weights=weights,
             augment=augment,
             distribute=distribute,

@@ -29,8 +29,11 @@ _SG_TENSORS, _SG_INPUTS, _SG_OUTPUTS, _SG_OPERATORS = 0, 1, 2, 3
 _T_SHAPE, _T_TYPE, _T_NAME, _T_QUANTIZATION = 0, 1, 3, 4
 # QuantizationParameters { min, max, scale, zero_point, ... }
 _Q_SCALE, _Q_ZERO_POINT = 2, 3
-# Operator { opcode_index, ... }
-_OP_OPCODE_INDEX = 0
+# Operator { opcode_index, inputs, outputs, builtin_options_type, builtin_options,
+#            custom_options, ... }
+_OP_OPCODE_INDEX, _OP_OUTPUTS, _OP_CUSTOM_OPTIONS = 0, 2, 5
+#: Custom options longer than this are not kept (a post-processing op's are ~300 bytes).
+MAX_CUSTOM_OPTIONS = 64 * 1024
 # Buffer { data, offset, size }
 _B_DATA, _B_OFFSET, _B_SIZE = 0, 1, 2
 # Metadata { name, buffer }
@@ -60,6 +63,16 @@ class OperatorCode:
 
 
 @dataclass(frozen=True)
+class CustomOperator:
+    """A custom operator of the first subgraph: its name, output tensor indices and its
+    custom options (FlexBuffer bytes; empty when absent or over :data:`MAX_CUSTOM_OPTIONS`)."""
+
+    name: str
+    outputs: tuple[int, ...]
+    options: bytes
+
+
+@dataclass(frozen=True)
 class ModelSummary:
     """What the reader took from a model."""
 
@@ -67,6 +80,9 @@ class ModelSummary:
     outputs: tuple[TensorRecord, ...]
     operators: tuple[OperatorCode, ...]  #: one per operator of the first subgraph
     metadata: dict[str, bytes]  #: metadata entries by name (first of each name)
+    #: the subgraph's output tensor indices, in output order (as ``outputs``)
+    output_indices: tuple[int, ...] = ()
+    custom_operators: tuple[CustomOperator, ...] = ()
 
 
 def _error(what: str, received: object) -> MetadataError:
@@ -134,9 +150,11 @@ def read_model(data: bytes) -> ModelSummary:
             raise _Malformed("the model has no subgraph")
         sg = model.table_at(_M_SUBGRAPHS, 0)
         inputs = tuple(_tensor(sg, int(i)) for i in sg.scalars(_SG_INPUTS, "i", 4) or ())
-        outputs = tuple(_tensor(sg, int(i)) for i in sg.scalars(_SG_OUTPUTS, "i", 4) or ())
+        output_indices = tuple(int(i) for i in sg.scalars(_SG_OUTPUTS, "i", 4) or ())
+        outputs = tuple(_tensor(sg, i) for i in output_indices)
         codes: dict[int, OperatorCode] = {}
         operators = []
+        custom_ops = []
         for op in sg.tables(_SG_OPERATORS):
             index = op.u32(_OP_OPCODE_INDEX)
             if index not in codes:
@@ -145,7 +163,18 @@ def read_model(data: bytes) -> ModelSummary:
                 custom = oc.string(_OC_CUSTOM) if builtin == _CUSTOM else None
                 codes[index] = OperatorCode(builtin, custom)
             operators.append(codes[index])
-        return ModelSummary(inputs, outputs, tuple(operators), _metadata(buf, model, None))
+            if codes[index].custom is not None:
+                outs = tuple(int(i) for i in op.scalars(_OP_OUTPUTS, "i", 4) or ())
+                rng = op.byte_range(_OP_CUSTOM_OPTIONS)
+                options = b""
+                if rng is not None and rng[1] <= MAX_CUSTOM_OPTIONS:
+                    buf.charge(rng[1])
+                    options = bytes(buf.data[rng[0] : rng[0] + rng[1]])
+                custom_ops.append(CustomOperator(str(codes[index].custom), outs, options))
+        return ModelSummary(
+            inputs, outputs, tuple(operators), _metadata(buf, model, None), output_indices,
+            tuple(custom_ops),
+        )  # fmt: skip
     except MetadataError:
         raise
     except (_Malformed, struct.error, RecursionError, OverflowError, MemoryError) as exc:
@@ -163,4 +192,11 @@ def metadata_entry(data: bytes, name: str) -> bytes | None:
         raise _error("The TFLite model flatbuffer is malformed", str(exc)) from None
 
 
-__all__ = ["ModelSummary", "OperatorCode", "TensorRecord", "metadata_entry", "read_model"]
+__all__ = [
+    "CustomOperator",
+    "ModelSummary",
+    "OperatorCode",
+    "TensorRecord",
+    "metadata_entry",
+    "read_model",
+]
