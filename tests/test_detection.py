@@ -118,7 +118,7 @@ def test_inspect_shows_postprocess_output_shapes(packaged: dict[str, Packaged]) 
     assert sorted(map(len, runtime.values())) == [1, 2, 2, 3]
     assert all(o["shape_from"] == "TFLite_Detection_PostProcess (run time)" for o in outputs)
     text = run_cli("inspect", p.tflite)
-    assert "* shape set by TFLite_Detection_PostProcess" in text.stdout
+    assert "* shape set by TFLite_Detection_PostProcess" in text.stderr  # the console
 
 
 def test_int8_keeps_postprocessing_float(packaged: dict[str, Packaged]) -> None:
