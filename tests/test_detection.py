@@ -102,6 +102,35 @@ def test_package_contract(packaged: dict[str, Packaged]) -> None:
         )
 
 
+def test_report_html_shows_per_class_ap_and_detections(
+    packaged: dict[str, Packaged], det_data
+) -> None:
+    """report.html: AP@0.5 per class (hostile labels escaped) and previews of the first eval
+    images whose drawn boxes are exactly the shipped model's detections scoring >= 0.3."""
+    import html as html_lib
+    import re
+
+    from edgesdk.detection.report import PREVIEW_IMAGES, PREVIEW_SCORE
+
+    p = packaged["float"]
+    r = report(p.out)
+    (v,) = r["detection"]["variants"]
+    assert len(v["per_class_ap50"]) == 3 and len(r["detection"]["keras"]["per_class_ap50"]) == 3
+    page = (p.out / "report.html").read_text(encoding="utf-8")
+    assert "AP@0.5 per class" in page
+    for label in HOSTILE:
+        assert html_lib.escape(label, quote=True) in page
+    svgs = re.findall(r"<svg[^>]*class='pv'>.*?</svg>", page, re.S)
+    assert len(svgs) == PREVIEW_IMAGES
+    images, _, _ = load_detection_data(det_data["eval"]).resized(SIZE)
+    norm = r["normalization"]
+    runner = DetectorRunner(p.tflite.read_bytes(), norm["mean"], norm["std"])
+    for svg, image in zip(svgs, images, strict=False):
+        drawn = len(re.findall(r"<rect [^>]*stroke='#(?!fff)", svg))
+        expected = int((runner.detect(image).scores >= PREVIEW_SCORE).sum())
+        assert drawn == expected
+
+
 def test_inspect_shows_postprocess_output_shapes(packaged: dict[str, Packaged]) -> None:
     """The post-processing op's outputs have no shape in the file (the op sets them at run
     time); inspect shows the shapes LiteRT gives them, read from the op's own attributes."""

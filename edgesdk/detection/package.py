@@ -26,7 +26,7 @@ from ..models import LoadedModel
 from .anchors import check_anchors
 from .data import DetectionData, is_detection_data, load_detection_data
 from .export import convert_detector, output_order, raw_output_indices
-from .metrics import mean_average_precision
+from .metrics import average_precision, mean_average_precision
 from .postprocess import Detections, PostProcessOptions, detect, match
 from .runner import DetectorRunner
 
@@ -57,6 +57,10 @@ class Variant:
     agreement: dict[str, float] = field(default_factory=dict)
     latency_ms: float = 0.0
     within_budget: bool = True
+    #: AP@0.5 per class (None for a class without ground truth), with evaluation data
+    per_class_ap50: list[float | None] = field(default_factory=list)
+    #: the detections on the measured images (for the report's previews)
+    detections: list[Detections] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +68,7 @@ class Variant:
             "tflite_bytes": len(self.model),
             "map50": _r(self.map50),
             "map": _r(self.map),
+            "per_class_ap50": self.per_class_ap50,
             "box_agreement": self.agreement,
             "latency_ms_host": round(self.latency_ms, 3),
             "within_budget": self.within_budget,
@@ -177,18 +182,27 @@ def _measure(
     num_classes: int,
 ) -> None:
     dets = [v.runner.detect(im) for im in images]
+    v.detections = dets
     v.agreement = agreement(reference, dets)
     if gt is not None:
         boxes = [s.boxes for s in gt.samples[: len(images)]]
         classes = [s.classes for s in gt.samples[: len(images)]]
         scores = mean_average_precision(dets, boxes, classes, num_classes)
         v.map50, v.map = scores["map50"], scores["map"]
+        v.per_class_ap50 = _per_class(dets, boxes, classes, num_classes)
     n = min(LATENCY_RUNS, len(images))
     v.runner.detect(images[0])
     t = time.perf_counter()
     for im in images[:n]:
         v.runner.detect(im)
     v.latency_ms = (time.perf_counter() - t) / max(n, 1) * 1000
+
+
+def _per_class(
+    dets: list[Detections], boxes: list[np.ndarray], classes: list[np.ndarray], n: int
+) -> list[float | None]:
+    aps = average_precision(dets, boxes, classes, n, 0.5)
+    return [None if np.isnan(a) else round(float(a), 4) for a in aps]
 
 
 def package_detector(
@@ -267,14 +281,12 @@ def package_detector(
 
     with stdout_to_stderr():
         reference = keras_detections(loaded, images, anchors, norm.mean, norm.std, opts)
-    keras_map = None
+    keras_map: dict[str, Any] | None = None
     if evald is not None:
-        keras_map = mean_average_precision(
-            reference,
-            [s.boxes for s in evald.samples[: len(images)]],
-            [s.classes for s in evald.samples[: len(images)]],
-            num_classes,
-        )
+        gt_boxes = [s.boxes for s in evald.samples[: len(images)]]
+        gt_classes = [s.classes for s in evald.samples[: len(images)]]
+        keras_map = dict(mean_average_precision(reference, gt_boxes, gt_classes, num_classes))
+        keras_map["per_class_ap50"] = _per_class(reference, gt_boxes, gt_classes, num_classes)
 
     name = config.name or loaded.name
     lo, hi = _input_range(True, norm)
@@ -364,7 +376,9 @@ def package_detector(
         "detection": {
             "anchors": {"count": int(len(anchors)), "source": anchors_source},
             "postprocess": {"op": "TFLite_Detection_PostProcess", **opts.to_dict()},
-            "keras": None if keras_map is None else {k: _r(v) for k, v in keras_map.items()},
+            "keras": None
+            if keras_map is None
+            else {k: v if isinstance(v, list) else _r(v) for k, v in keras_map.items()},
             "variants": [v.to_dict() for v in variants],
             "images": {"count": int(len(images)), "source": source},
         },
@@ -405,9 +419,12 @@ def package_detector(
             [str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file()] + extra
         )
         if evald is not None:
-            from .report import render_detection_html
+            from .report import previews, render_detection_html
 
-            (stage / "report.html").write_text(render_detection_html(report), encoding="utf-8")
+            shown = previews(images, evald, chosen.detections, labels)
+            (stage / "report.html").write_text(
+                render_detection_html(report, labels, shown), encoding="utf-8"
+            )
         (stage / "report.json").write_text(
             json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
             encoding="utf-8",
