@@ -1,7 +1,9 @@
 """Which LiteRT API the generated Android code runs on, and which accelerators it ships.
 
 Two runtimes share everything but the runtime calls (the pure pre/post-processing class, the
-golden checker, the sample screen):
+golden checker, the sample screen). Every task with an Android app follows the choice: image
+classifiers, and object detectors (whose ``compiled-model`` wrapper binds the four outputs of
+the post-processing op by their signature names, see :mod:`edgesdk.detection.android`):
 
 - ``interpreter`` (the default): ``org.tensorflow.lite.Interpreter``, kept by LiteRT 2.x for
   backward compatibility and CPU only. It is the variant verified end to end here: it compiles

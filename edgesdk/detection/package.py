@@ -410,6 +410,11 @@ def package_detector(
                 opts,
             )
             timings["codegen_s"] = time.perf_counter() - t
+            # The runtime the wrapper was generated for (verify reads it), as for classifiers.
+            report["android"] = {
+                "runtime": config.android_runtime,
+                "accelerators": list(config.android_accelerators),
+            }
             if golden is not None:
                 report["golden"] = golden
         timings["total_s"] = time.perf_counter() - t_all

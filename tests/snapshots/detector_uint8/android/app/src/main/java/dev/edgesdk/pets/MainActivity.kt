@@ -29,6 +29,8 @@ import java.util.concurrent.Executors
  *
  * Plain framework UI, no AndroidX. The detector lives on one worker thread (created, used and
  * closed there), so the UI thread never waits for the model.
+ *
+ * The Interpreter API runs on the CPU only; the accelerator line says so.
  */
 class MainActivity : Activity() {
 
@@ -42,6 +44,7 @@ class MainActivity : Activity() {
     private lateinit var imageView: ImageView
     private lateinit var resultView: TextView
     private lateinit var timingView: TextView
+    private lateinit var acceleratorView: TextView
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -51,8 +54,9 @@ class MainActivity : Activity() {
         timingView = view(R.id.timing)
         view<Button>(R.id.pick_image).setOnClickListener { pickImage() }
         view<Button>(R.id.take_photo).setOnClickListener { takePhoto() }
+        acceleratorView = view(R.id.accelerator)
         // The detector runs on the Interpreter API: CPU only, so there is nothing to switch.
-        view<TextView>(R.id.accelerator).setText(R.string.accelerator_interpreter)
+        acceleratorView.setText(R.string.accelerator_interpreter)
         view<Button>(R.id.switch_accelerator).visibility = View.GONE
         worker.execute {
             try {

@@ -257,6 +257,19 @@ class PetsDetectorPreprocessing(
     private val size = inputHeight * inputWidth * 3
     private val values = FloatArray(size)
     private val quantized = ByteArray(if (inputType == TensorType.FLOAT32) 0 else size)
+
+    /**
+     * The normalized values written by the last [preprocess], in tensor order (NHWC): the input
+     * tensor of a FLOAT32 model, for runtimes that take arrays (LiteRT's `TensorBuffer.writeFloat`).
+     * The same array every call.
+     */
+    val floatInput: FloatArray get() = values
+
+    /**
+     * The quantized input written by the last [preprocess] (INT8 / UINT8 models; empty for
+     * FLOAT32), for runtimes that take arrays (`TensorBuffer.writeInt8`). The same array every call.
+     */
+    val quantizedInput: ByteArray get() = quantized
     private val x0 = IntArray(inputWidth)
     private val x1 = IntArray(inputWidth)
     private val fx = FloatArray(inputWidth)
