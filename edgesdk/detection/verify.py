@@ -438,7 +438,7 @@ def golden_detection_inputs(out: Path, model: bytes) -> GoldenInputs:
     from ..errors import VerificationError
     from ..tasks.base import GoldenInputs, GoldenJudgement
     from ..verify.golden_format import ANDROID_ASSET_DIR
-    from .export import output_order
+    from .export import PORT_NAMES, output_order
 
     folder = out / "android" / ANDROID_ASSET_DIR
     if not (folder / "golden.bin").is_file():
@@ -481,6 +481,15 @@ def golden_detection_inputs(out: Path, model: bytes) -> GoldenInputs:
         if len(outputs) != 4:
             return GoldenJudgement((), "", None, (*problems, f"{len(outputs)} outputs, not 4"))
         ports = [np.asarray(outputs[order.index_of(p)]) for p in range(4)]
+        n, rows = len(golden.cases), golden.rows
+        shapes = [(n, rows, 4), (n, rows), (n, rows), (n,)]
+        got_shapes = [a.shape[:1] + tuple(d for d in a.shape[1:] if d != 1) for a in ports]
+        if got_shapes != shapes:
+            problems.append(
+                f"the outputs by port ({', '.join(PORT_NAMES)}) have shapes "
+                f"{[list(a.shape) for a in ports]}, not those of {n} cases of {rows} detections"
+            )
+            return GoldenJudgement((), "", None, tuple(problems))
         checks = []
         for i, c in enumerate(golden.cases):
             count = int(np.asarray(ports[3][i]).reshape(-1)[0])  # as DetectorRunner reads it
