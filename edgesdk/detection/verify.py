@@ -10,6 +10,11 @@
   the ``.tflite`` on the same images, measured as at package time (Keras detections reproduced
   with the same class and IoU >= 0.9; mAP when ``--data`` is a detection data set). Images:
   ``--data`` (COCO or VOC), else the golden pixels, else drawn shapes (as ``package``).
+
+For tier ``arm64`` (:mod:`edgesdk.verify.arm64`), :func:`golden_detection_inputs` gives the
+golden cases' input tensors, made here exactly as the host check makes them, and the judge of
+the outputs aarch64 LiteRT computes from them: the four outputs mapped by the op's ports, then
+decoded and compared by the same rule (:class:`DetectionCaseCheck` per case).
 """
 
 from __future__ import annotations
