@@ -152,6 +152,29 @@ def _case_table(
     return table
 
 
+def _detection_table(title: str, tier: Any) -> Any:
+    """One row per golden detection case judged by the detector rule (``tier.rule``)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("case", "size", "expected", "got", "missing", "unexpected", "min IoU",
+                "max score diff", "input tensor", "result"):  # fmt: skip
+        table.add_column(col)
+    for c in tier.cases:
+        table.add_row(
+            str(c.index), f"{c.width}x{c.height}", str(c.expected), str(c.got), str(c.missing),
+            str(c.unexpected), _num(c.min_iou, ".4f"), _num(c.max_score_diff),
+            "same" if c.input_match else "differs", _verdict(c.passed),
+        )  # fmt: skip
+    rule = tier.rule
+    table.caption = (
+        f"same class, IoU >= {rule.get('min_iou', 0):.3g}, score within "
+        f"{rule.get('score_tolerance', 0):.3g}, "
+        "none missing or unexpected"
+    )
+    return table
+
+
 def _print(con: Any, result: Any) -> None:
     from rich.markup import escape
 
@@ -283,14 +306,17 @@ def _print_tier(con: Any, name: str, tier: Any) -> None:
         )
         for problem in tier.problems:
             con.print(f"  [red]{escape(problem)}[/red]")
-        con.print(
-            _case_table(
-                "Golden cases, aarch64 (tier arm64)",
-                "input tensor",
-                tier.cases,
-                lambda c: "same" if c.input_match else "differs",
+        if tier.cases and not hasattr(tier.cases[0], "top1_expected"):
+            con.print(_detection_table("Golden detections, aarch64 (tier arm64)", tier))
+        else:
+            con.print(
+                _case_table(
+                    "Golden cases, aarch64 (tier arm64)",
+                    "input tensor",
+                    tier.cases,
+                    lambda c: "same" if c.input_match else "differs",
+                )
             )
-        )
         con.print(f"  Not proven here: {escape(tier.not_proven)}")
     elif name == "apk":
         con.print(f"APKs without Gradle (tier apk) {_verdict(tier.passed)}: {escape(tier.summary)}")

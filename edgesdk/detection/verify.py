@@ -10,6 +10,11 @@
   the ``.tflite`` on the same images, measured as at package time (Keras detections reproduced
   with the same class and IoU >= 0.9; mAP when ``--data`` is a detection data set). Images:
   ``--data`` (COCO or VOC), else the golden pixels, else drawn shapes (as ``package``).
+
+For tier ``arm64`` (:mod:`edgesdk.verify.arm64`), :func:`golden_detection_inputs` gives the
+golden cases' input tensors, made here exactly as the host check makes them, and the judge of
+the outputs aarch64 LiteRT computes from them: the four outputs mapped by the op's ports, then
+decoded and compared by the same rule (:class:`DetectionCaseCheck` per case).
 """
 
 from __future__ import annotations
@@ -26,9 +31,9 @@ from . import golden as dg
 from .runner import DetectorRunner
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
-    from ..tasks.base import TaskChecks
+    from ..tasks.base import GoldenInputs, GoldenJudgement, TaskChecks
 
 #: Share of the Keras detections the ``.tflite`` must reproduce (as ``package`` warns below it).
 MIN_AGREEMENT = 0.9
@@ -400,3 +405,128 @@ def recheck_device_case(
         np.float32(worst_iou) >= np.float32(golden.min_iou)
         and np.float32(worst_diff) <= np.float32(golden.score_tolerance)
     )
+
+
+@dataclass(frozen=True)
+class DetectionCaseCheck:
+    """One golden detection case judged on a tier other than the host's (tier ``arm64``) by
+    the host check's rule (:func:`.golden.compare`); ``min_iou`` and ``max_score_diff`` are
+    over the matched expected detections (IoU 1 and 0 when none matched)."""
+
+    index: int
+    width: int
+    height: int
+    expected: int
+    got: int
+    missing: int
+    unexpected: int
+    min_iou: float
+    max_score_diff: float
+    input_match: bool
+    passed: bool
+    #: the largest |difference| between the raw outputs (locations, classes, scores, count)
+    #: and the host's stored ones; information only (None when not finite)
+    raw_max_abs_diff: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def golden_detection_inputs(out: Path, model: bytes) -> GoldenInputs:
+    """The golden detections of the package folder ``out`` as input tensors of ``model`` (the
+    app's), prepared as :func:`verify_golden_detections` prepares them, with the judge of the
+    raw outputs another runtime computes (:class:`edgesdk.tasks.base.GoldenInputs`): the four
+    outputs are mapped by the post-processing op's ports (:func:`.export.output_order`), never
+    by index, then decoded and compared exactly as on the host."""
+    import json
+
+    from ..errors import VerificationError
+    from ..tasks.base import GoldenInputs, GoldenJudgement
+    from ..verify.golden_format import ANDROID_ASSET_DIR
+    from .export import PORT_NAMES, output_order
+
+    folder = out / "android" / ANDROID_ASSET_DIR
+    if not (folder / "golden.bin").is_file():
+        raise ConfigError(
+            f"this tier runs the golden detections, and {out} has none",
+            received=str(folder),
+            fix="Package with '--target android' and '--golden-cases N'",
+        )
+    try:
+        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot read {out / 'report.json'} (the detector's normalization)",
+            received=str(exc),
+            fix="Pass the folder written by 'edgesdk package'",
+        ) from None
+    mean, std = _normalization(report)
+    try:
+        golden = dg.read(folder)
+    except (ValueError, OSError) as exc:
+        raise VerificationError(
+            f"the golden detections in {folder} cannot be read",
+            received=f"{type(exc).__name__}: {exc}",
+            fix="Re-package with --target android --golden-cases N",
+        ) from None
+    runner = DetectorRunner(model, mean, std)
+    order = output_order(model)
+    names = tuple(str(o["name"]) for o in runner.outputs)
+    tensors = [runner.model_input(c.pixels.astype(np.float32))[0] for c in golden.cases]
+    digests = [hashlib.sha256(t[None].tobytes()).digest() for t in tensors]
+    top = out / "model.tflite"
+    packaged = hashlib.sha256(top.read_bytes()).hexdigest() if top.is_file() else None
+
+    def judge(outputs: Sequence[np.ndarray], got_names: Sequence[str]) -> GoldenJudgement:
+        problems = []
+        if tuple(got_names) != names:
+            problems.append(
+                f"the runtime's outputs are {list(got_names)}, the host interpreter's {list(names)}"
+            )
+        if len(outputs) != 4:
+            return GoldenJudgement((), "", None, (*problems, f"{len(outputs)} outputs, not 4"))
+        ports = [np.asarray(outputs[order.index_of(p)]) for p in range(4)]
+        n, rows = len(golden.cases), golden.rows
+        shapes = [(n, rows, 4), (n, rows), (n, rows), (n,)]
+        got_shapes = [a.shape[:1] + tuple(d for d in a.shape[1:] if d != 1) for a in ports]
+        if got_shapes != shapes:
+            problems.append(
+                f"the outputs by port ({', '.join(PORT_NAMES)}) have shapes "
+                f"{[list(a.shape) for a in ports]}, not those of {n} cases of {rows} detections"
+            )
+            return GoldenJudgement((), "", None, tuple(problems))
+        checks = []
+        for i, c in enumerate(golden.cases):
+            count = int(np.asarray(ports[3][i]).reshape(-1)[0])  # as DetectorRunner reads it
+            raw = np.concatenate(
+                [ports[0][i].reshape(-1), ports[1][i].reshape(-1), ports[2][i].reshape(-1),
+                 [np.float32(count)]]
+            ).astype(np.float32)  # fmt: skip
+            got = dg.decode(raw, golden.rows, c.width, c.height, golden.max_results,
+                            golden.score_threshold)  # fmt: skip
+            res = dg.compare(
+                c.expected, got, golden.score_threshold, golden.min_iou, golden.score_tolerance
+            )
+            match = digests[i] == c.input_sha256
+            diff = np.abs(raw.astype(np.float64) - c.raw.astype(np.float64))
+            checks.append(
+                DetectionCaseCheck(
+                    i, c.width, c.height, res["expected"], res["got"], res["missing"],
+                    res["unexpected"], float(res["min_iou"]), float(res["max_score_diff"]),
+                    match, bool(res["passed"] and match),
+                    float(diff.max()) if diff.size and np.isfinite(diff).all() else None,
+                )  # fmt: skip
+            )
+        dtypes = sorted({np.dtype(a.dtype).name for a in ports})
+        return GoldenJudgement(tuple(checks), "/".join(dtypes), None, tuple(problems))
+
+    rule = {
+        "same_class": True,
+        "min_iou": round(float(golden.min_iou), 6),
+        "score_tolerance": float(golden.score_tolerance),
+        "score_threshold": float(golden.score_threshold),
+        "none_missing_or_unexpected": True,
+        "outputs_by_port": list(order.names()),
+    }
+    stacked = np.stack(tensors) if tensors else np.zeros((0, runner.height, runner.width, 3))
+    return GoldenInputs(folder, stacked, judge, rule, packaged)

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
+
+    import numpy as np
 
     from ..config import PackageConfig
     from ..metadata import ModelMetadata
@@ -44,6 +46,34 @@ class TaskChecks:
     host_skipped: str | None
     golden: Any
     golden_skipped: str | None
+
+
+@dataclass(frozen=True)
+class GoldenJudgement:
+    """A task's verdict on the outputs another runtime computed for its golden cases."""
+
+    #: one per case, in golden order; each has ``index``, ``passed`` and ``to_dict()``
+    cases: tuple[Any, ...]
+    output_dtype: str
+    max_lsb_diff: int | None = None  #: integer outputs: the largest raw difference, in steps
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GoldenInputs:
+    """A package folder's golden cases as input tensors of the app's model, prepared on the
+    host exactly as the task's host check prepares them (their SHA-256 checked against the
+    stored ones by ``judge``), and the judge of the raw outputs another runtime computes from
+    them (tier ``arm64``): ``judge(outputs, names)`` gets every output of the model in the
+    interpreter's output order, each ``N x <shape without batch>``, and their tensor names."""
+
+    folder: Path  #: the golden set
+    tensors: np.ndarray  #: ``N x <input shape without batch>``, the model's input dtype
+    judge: Callable[[Sequence[np.ndarray], Sequence[str]], GoldenJudgement]
+    rule: Mapping[str, Any]  #: how a case passes, for the JSON result
+    #: the model the golden set was made for (None: the set does not record it)
+    model_sha256: str | None = None
+    problems: tuple[str, ...] = ()  #: found while reading, before anything ran
 
 
 class Task:
@@ -97,4 +127,11 @@ class Task:
         """Host parity and the golden re-run of ``edgesdk verify`` for a package folder of
         this task, when they differ from the one-output checks of :mod:`edgesdk.verify`
         (e.g. detections matched by IoU). ``None`` (the default) runs the generic checks."""
+        return None
+
+    def golden_inputs(self, out: Path, model: bytes) -> GoldenInputs | None:
+        """The golden cases of the package folder ``out`` as inputs of ``model`` (the app's)
+        with their judge, for a task whose golden set is not the one-output vectors of
+        :mod:`edgesdk.verify.golden` (e.g. an object detector's golden detections). ``None``
+        (the default) uses those vectors."""
         return None

@@ -25,7 +25,7 @@ from ..metadata import (
 )
 from ..models import LoadedModel
 from . import register
-from .base import MetadataInputs, Task, TaskChecks
+from .base import GoldenInputs, MetadataInputs, Task, TaskChecks
 
 if TYPE_CHECKING:
     from ..config import PackageConfig
@@ -54,7 +54,7 @@ def _raw_outputs(loaded: LoadedModel) -> tuple[int, int] | None:
 @register("object_detector")
 class ObjectDetector(Task):
     has_labels = True
-    supported_tiers = frozenset[str]()
+    supported_tiers = frozenset({"arm64", "apk"})
     #: the detector's score threshold written into ScoreThresholdingOptions
     score_threshold: float = 0.05
 
@@ -165,3 +165,8 @@ class ObjectDetector(Task):
             step=step,
             warn=warn,
         )
+
+    def golden_inputs(self, out: Path, model: bytes) -> GoldenInputs | None:
+        from ..detection.verify import golden_detection_inputs
+
+        return golden_detection_inputs(out, model)

@@ -15,8 +15,12 @@ Into ``OUT/android/app/build/edgesdk/apk/``:
 
 Checks: ``aapt2 dump badging`` (package, versions, SDK levels, launchable activity),
 ``aapt2 dump xmltree`` of the test manifest (instrumentation), ``apksigner verify``,
-``dexdump`` (the app's, the wrapper's and LiteRT's classes are in the dex), the model entry
-stored and 4-byte aligned.
+``dexdump`` (LiteRT's and Kotlin's classes, and the class of every Kotlin source file are in
+the dex of its APK: the wrapper and MainActivity in the app's, the golden test's classes in
+the test APK's), every asset of ``src/main/assets`` and ``src/androidTest/assets`` in its
+APK (the golden set in the test APK), the model entry stored and 4-byte aligned. The checks
+read the app's own sources, so they hold for every task's app (an image classifier's, an
+object detector's) without naming its classes.
 
 This is NOT Gradle's build: no AGP, no manifest merger of library manifests, no resource
 shrinking, R8 only as D8 (no minification), and LiteRT's classes are the 2.16.1 ones from
@@ -87,6 +91,8 @@ class ApkVerification:
     problems: tuple[str, ...] = ()
     steps: dict[str, float] = field(default_factory=dict)
     not_proven: str = NOT_GRADLE
+    #: the classes of the app's and the test's Kotlin sources looked up in the dex
+    source_classes: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:
@@ -356,6 +362,33 @@ def _model_entry(apk: Path) -> tuple[bool | None, bool | None]:
         return info.compress_type == zipfile.ZIP_STORED, data % 4 == 0
 
 
+def source_classes(src: Path) -> list[str]:
+    """The JVM class (``pkg/Name``) of every Kotlin file under ``src``: the class, object or
+    interface named after the file (Kotlin's convention), else the file's facade ``NameKt``."""
+    out = []
+    for path in sorted(src.rglob("*.kt")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        m = re.search(r"^\s*package\s+([\w.`]+)", text, re.M)
+        pkg = m.group(1).replace("`", "").replace(".", "/") + "/" if m else ""
+        stem = path.stem
+        named = re.search(rf"\b(class|object|interface)\s+{re.escape(stem)}\b", text)
+        out.append(pkg + (stem if named else stem + "Kt"))
+    return out
+
+
+def _assets(folder: Path) -> list[str]:
+    """``assets/<path>`` of every file under the asset folder ``folder``."""
+    if not folder.is_dir():
+        return []
+    return sorted("assets/" + p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if p.is_file())  # fmt: skip
+
+
+def _entries(apk: Path) -> set[str]:
+    with zipfile.ZipFile(apk) as z:
+        return set(z.namelist())
+
+
 def _describe(tools: Any, tc: Any, apk: Path, work: Path, min_sdk: int) -> tuple[ApkFile, set[str]]:
     badge = _badging(tc.aapt2, apk)
     runner, target = _instrumentation(tc.aapt2, apk)
@@ -404,6 +437,7 @@ def verify_apk(out: Path, *, cache_dir: Path | None = None) -> ApkVerification:
     steps: dict[str, float] = {}
     problems: list[str] = []
     app = test = None
+    checked: list[str] = []
 
     def timed(name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         t = time.perf_counter()
@@ -484,8 +518,10 @@ def verify_apk(out: Path, *, cache_dir: Path | None = None) -> ApkVerification:
         t = time.perf_counter()
         app, app_dex = _describe(tools, tc, dest / APP_APK, work, facts.min_sdk)
         test, test_dex = _describe(tools, tc, dest / TEST_APK, work, facts.min_sdk)
-        steps["checks"] = round(time.perf_counter() - t, 2)
         problems += _judge(facts, app, app_dex, test, test_dex)
+        checked = source_classes(main / "java") + source_classes(test_src / "java")
+        problems += _judge_sources(app_dir, app_dex, test_dex, dest / APP_APK, dest / TEST_APK)
+        steps["checks"] = round(time.perf_counter() - t, 2)
     except _Failed as exc:
         problems.append(str(exc))
     finally:
@@ -498,7 +534,28 @@ def verify_apk(out: Path, *, cache_dir: Path | None = None) -> ApkVerification:
         seconds=time.perf_counter() - start,
         problems=tuple(problems),
         steps=steps,
+        source_classes=tuple(c.replace("/", ".") for c in checked),
     )
+
+
+def _judge_sources(
+    app_dir: Path, app_dex: set[str], test_dex: set[str], app_apk: Path, test_apk: Path
+) -> list[str]:
+    """The app's own sources and assets against its APKs: each Kotlin file's class in the
+    dex, each asset file an entry."""
+    problems = []
+    for kind, apk, dex in (("main", app_apk, app_dex), ("androidTest", test_apk, test_dex)):
+        src = app_dir / "src" / kind
+        for cls in source_classes(src / "java"):
+            if cls not in dex:
+                problems.append(
+                    f"{apk.name}: class {cls.replace('/', '.')} (from src/{kind}) is not in its dex"
+                )
+        entries = _entries(apk)
+        for name in _assets(src / "assets"):
+            if name not in entries:
+                problems.append(f"{apk.name}: {name} (from src/{kind}/assets) is missing")
+    return problems
 
 
 def _judge(

@@ -59,6 +59,10 @@ class KernelRun:
     xnnpack: bool  #: LiteRT said it applied the XNNPACK delegate in that process
     machine: str = ""  #: ``platform.machine()`` inside the process that ran it
     log: str = ""
+    #: every output in the interpreter's output order (``outputs`` is the first), each
+    #: ``N x <output shape without batch>``, and their tensor names
+    all_outputs: tuple[np.ndarray, ...] = ()
+    output_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,10 +107,15 @@ def _collect(
                 f"LiteRT could not run {model.name} on {paths[resolver].name}",
                 received=job.get("error"),
             )
-        arr = np.load(folder / f"{job['name']}_out.npy", allow_pickle=False)
-        out[(model.name, paths[resolver])] = KernelRun(
-            paths[resolver], arr, seconds, xnn and resolver == "auto", result["machine"], log
+        described = job.get("outputs") or [{"name": ""}]
+        arrays = tuple(
+            np.load(folder / f"{job['name']}_out{k if k else ''}.npy", allow_pickle=False)
+            for k in range(len(described))
         )
+        out[(model.name, paths[resolver])] = KernelRun(
+            paths[resolver], arrays[0], seconds, xnn and resolver == "auto", result["machine"],
+            log, arrays, tuple(str(o["name"]) for o in described),
+        )  # fmt: skip
     return out
 
 

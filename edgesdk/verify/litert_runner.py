@@ -11,10 +11,12 @@ Usage: ``python3 litert_runner.py JOB_DIR``. ``JOB_DIR/job.json``::
                "resolver": "auto" | "builtin" | "builtin_ref", "threads": 1}]}
 
 ``inputs`` holds the prepared input tensors, ``N x <input shape without batch>``, in the
-model's input dtype. For each job the raw outputs go to ``<name>_out.npy`` (``N x <output
-shape without batch>``) and ``JOB_DIR/result.json`` records, per job, the interpreter's
-output dtype, the seconds taken and the machine; an error in one job is recorded there and
-the others still run.
+model's input dtype. For each job the raw outputs go to ``<name>_out.npy`` (the first output,
+``N x <output shape without batch>``) and, for a model with more outputs, ``<name>_out<k>.npy``
+for its output ``k`` (k >= 1), in the interpreter's output order (e.g. the four outputs of a
+detector's post-processing op). ``JOB_DIR/result.json`` records, per job, each output's name,
+dtype and shape, the seconds taken, and the machine; an error in one job is recorded there
+and the others still run.
 
 ``resolver``: ``auto`` is LiteRT's default (XNNPACK delegate applied), ``builtin`` the
 built-in kernels without default delegates (no XNNPACK), ``builtin_ref`` the reference kernels.
@@ -54,19 +56,27 @@ def run_job(job_dir: str, job: dict) -> dict:
     )
     interp.allocate_tensors()
     inp = interp.get_input_details()[0]
-    out = interp.get_output_details()[0]
-    results = []
+    outs = interp.get_output_details()
+    results: list[list] = [[] for _ in outs]
     for x in inputs:
         interp.set_tensor(inp["index"], x[None].astype(inp["dtype"]))
         interp.invoke()
-        results.append(np.array(interp.get_tensor(out["index"])[0]))
-    stacked = np.stack(results) if results else np.zeros((0,), out["dtype"])
-    np.save(os.path.join(job_dir, job["name"] + "_out.npy"), stacked, allow_pickle=False)
+        for k, out in enumerate(outs):
+            results[k].append(np.array(interp.get_tensor(out["index"])[0]))
+    for k, out in enumerate(outs):
+        stacked = np.stack(results[k]) if results[k] else np.zeros((0,), out["dtype"])
+        suffix = "_out.npy" if k == 0 else f"_out{k}.npy"
+        np.save(os.path.join(job_dir, job["name"] + suffix), stacked, allow_pickle=False)
     return {
         "name": job["name"],
         "ok": True,
-        "cases": len(results),
-        "output_dtype": np.dtype(out["dtype"]).name,
+        "cases": len(inputs),
+        "output_dtype": np.dtype(outs[0]["dtype"]).name,
+        "outputs": [
+            {"name": str(o["name"]), "dtype": np.dtype(o["dtype"]).name,
+             "shape": [int(d) for d in o["shape"]]}
+            for o in outs
+        ],
         "seconds": time.perf_counter() - start,
     }
 

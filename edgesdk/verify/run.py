@@ -203,9 +203,16 @@ def _runtime_not_run(tier: str) -> TierNotRun:
 
 
 def _optional_tiers(
-    t: Path, arm64: bool, apk: bool, arm64_cpu: str | None, step: Progress, runtime: str
+    t: Path,
+    arm64: bool,
+    apk: bool,
+    arm64_cpu: str | None,
+    step: Progress,
+    runtime: str,
+    task: Any = None,
 ) -> tuple[tuple[str, Any], ...]:
-    """Run the requested optional tiers on the package folder ``t``."""
+    """Run the requested optional tiers on the package folder ``t`` of ``task`` (None:
+    report.json names no known task)."""
     from ..codegen.runtime import COMPILED_MODEL
 
     out: list[tuple[str, Any]] = []
@@ -214,7 +221,7 @@ def _optional_tiers(
 
         step("Running the golden vectors on aarch64 LiteRT under qemu (tier arm64)")
         try:
-            out.append(("arm64", verify_arm64(t, cpu=arm64_cpu)))
+            out.append(("arm64", verify_arm64(t, cpu=arm64_cpu, task=task)))
         except EnvironmentMissingError as exc:
             out.append(("arm64", TierNotRun("arm64", exc.message)))
     if apk and runtime == COMPILED_MODEL:
@@ -441,7 +448,7 @@ def verify(
             t, is_out, report, reference, data, samples, trust_model, step, warn
         )
 
-    tiers = _optional_tiers(t, arm64, apk, arm64_cpu, step, runtime) if is_out else ()
+    tiers = _optional_tiers(t, arm64, apk, arm64_cpu, step, runtime, task) if is_out else ()
     host_run: ah.AndroidHostVerification | TierNotRun | None = host_not_run
     if host_toolchain is not None:
         host_run = ah.verify_android_host(t, on_progress=step, toolchain=host_toolchain)
