@@ -414,6 +414,13 @@ def test_verify_detector_output(packaged: dict[str, Packaged], det_data, tmp_pat
     shipped = r["quantization"]["mode"]
     recorded = next(x for x in r["detection"]["variants"] if x["mode"] == shipped)
     assert parity["map"]["tflite"]["map50"] == pytest.approx(recorded["map50"], abs=1e-4)
+    assert parity["box_agreement"]["min_reference_score"] == pytest.approx(0.3)
+
+    # int8: quantization moves the near-threshold detections, not the ones an app shows
+    res = run_cli("verify", packaged["int8"].out, "--json", "--data", det_data["eval"])
+    assert res.exit_code == 0, res.stderr + res.stdout
+    a = json.loads(res.stdout)["host_parity"]["box_agreement"]
+    assert a["fraction"] >= 0.9 and a["reference_detections"] > 0, a
 
     bad = tmp_path / "bad_box"
     shutil.copytree(src, bad)

@@ -182,7 +182,8 @@ def render_detection_html(
         f"<h2>Variants (chosen: {_e(chosen)})</h2><table>{''.join(rows)}</table>"
         f"<p class='muted'>mAP in percent (COCO-style, 101-point) on {det['images']['count']} "
         f"{_e(det['images']['source'].replace('_', ' '))} images; boxes reproduced: Keras "
-        "detections matched by the .tflite with the same class and IoU ≥ 0.9 (host, tier 1)."
+        "detections scoring ≥ 0.3 (what an app shows) matched by a .tflite detection with the "
+        "same class and IoU ≥ 0.9 (host, tier 1)."
         f"</p>{_per_class_html(report, labels, chosen)}{_previews_html(shown, labels, chosen)}"
         f"<h2>Golden detections</h2>{golden_html}</body></html>\n"
     )

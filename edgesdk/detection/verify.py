@@ -8,7 +8,8 @@
   SHA-256 must equal the stored one.
 - **Host parity**: the Keras model (``--reference``, else the one recorded in report.json) and
   the ``.tflite`` on the same images, measured as at package time (Keras detections reproduced
-  with the same class and IoU >= 0.9; mAP when ``--data`` is a detection data set). Images:
+  with the same class and IoU >= 0.9, of those scoring >= 0.3, the ones an app shows; mAP when
+  ``--data`` is a detection data set). Images:
   ``--data`` (COCO or VOC), else the golden pixels, else drawn shapes (as ``package``).
 
 For tier ``arm64`` (:mod:`edgesdk.verify.arm64`), :func:`golden_detection_inputs` gives the
@@ -104,8 +105,9 @@ class DetectionParity:
         a = self.agreement
         line = (
             f"Host parity (tier 1) {'passed' if self.passed else 'FAILED'}: "
-            f"{a['matched']}/{a['reference_detections']} Keras detections reproduced by the "
-            f".tflite (same class, IoU >= 0.9; at least {MIN_AGREEMENT:.0%} needed), max score "
+            f"{a['matched']}/{a['reference_detections']} Keras detections scoring >= "
+            f"{a.get('min_reference_score', 0.0):g} reproduced by the .tflite (same class, IoU "
+            f">= 0.9; at least {MIN_AGREEMENT:.0%} needed), max score "
             f"diff {a['max_score_diff']:.2g}, on {a['images']} {self.source.replace('_', ' ')}"
         )
         if self.map:
