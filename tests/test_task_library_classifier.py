@@ -46,7 +46,9 @@ def test_task_library_classifies_what_python_classifies(
     theirs = tl.run_task("image_classifier", out / "model.tflite", images, max_results=4)
     runner = TFLiteRunner((out / "model.tflite").read_bytes())
     labels = (out / "labels.txt").read_text(encoding="utf-8").splitlines()
-    tol = 1e-5 if quantize == "none" else 2e-2
+    # dynamic: its FULLY_CONNECTED quantizes inputs asymmetrically, as LiteRT 2.x does on
+    # XNNPACK (measured 1.4e-3 apart; 1.5e-2 without the flag)
+    tol = 1e-5 if quantize == "none" else 5e-3
     for im, got in zip(images, theirs, strict=True):
         ours = np.asarray(runner.run(im.astype(np.float32), (0.0,), (1.0,))).reshape(-1)
         assert got[0]["index"] == int(ours.argmax())
