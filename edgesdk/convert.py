@@ -169,13 +169,13 @@ _FLOAT16_RECIPE = [
 # Dynamic range ("hybrid" kernels: int8 weights, float activations quantized on the fly).
 # Weights are per-channel only for CONV_2D and DEPTHWISE_CONV_2D, whose hybrid kernels take
 # per-channel scales in every TFLite since 2.4; every other op gets one scale per tensor.
-# ai-edge-quantizer's own recipe is per-channel everywhere, and TFLite before 2.17 (the
-# Task Library 0.4.4, tflite-runtime 2.14, older Android runtimes) runs a per-channel
-# FULLY_CONNECTED with the first channel's scale for every channel: silently wrong
-# scores (0.28 instead of 0.9998 on a 4-class CNN). Per-tensor DEPTHWISE_CONV_2D is
-# wrong in every runtime, LiteRT 2.x included, and a hybrid TRANSPOSE_CONV is refused
-# by TFLite 2.14, so that op stays float. benchmarks/bench_dynamic_runtimes.py measures
-# this per op and per runtime.
+# ai-edge-quantizer's own recipe is per-channel everywhere, and older TFLite (the Task
+# Library 0.4.4's, tflite-runtime 2.14; TFLite declares the kernel, FULLY_CONNECTED
+# version 12, from 2.17) runs a per-channel FULLY_CONNECTED with the first channel's scale
+# for every channel: silently wrong scores (0.28 instead of 0.9998 on a 4-class CNN).
+# Per-tensor DEPTHWISE_CONV_2D is wrong in every runtime, LiteRT 2.x included, and a hybrid
+# TRANSPOSE_CONV is refused by TFLite 2.14, so that op stays float.
+# benchmarks/bench_dynamic_runtimes.py measures this per op and per runtime.
 _PER_CHANNEL_HYBRID_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D")
 
 
