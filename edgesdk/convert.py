@@ -166,19 +166,176 @@ _FLOAT16_RECIPE = [
 ]
 
 
+# Dynamic range ("hybrid" kernels: int8 weights, float activations quantized on the fly).
+# Weights are per-channel only for CONV_2D and DEPTHWISE_CONV_2D, whose hybrid kernels take
+# per-channel scales in every TFLite since 2.4; every other op gets one scale per tensor.
+# ai-edge-quantizer's own recipe is per-channel everywhere, and older TFLite (the Task
+# Library 0.4.4's, tflite-runtime 2.14; TFLite declares the kernel, FULLY_CONNECTED
+# version 12, from 2.17) runs a per-channel FULLY_CONNECTED with the first channel's scale
+# for every channel: silently wrong scores (0.28 instead of 0.9998 on a 4-class CNN).
+# Per-tensor DEPTHWISE_CONV_2D is wrong in every runtime, LiteRT 2.x included, and a hybrid
+# TRANSPOSE_CONV is refused by TFLite 2.14, so that op stays float.
+# benchmarks/bench_dynamic_runtimes.py measures this per op and per runtime.
+_PER_CHANNEL_HYBRID_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D")
+
+
+def _dynamic_entry(operation: str, granularity: str) -> dict[str, Any]:
+    return {
+        "regex": ".*",
+        "operation": operation,
+        "algorithm_key": "min_max_uniform_quantize",
+        "op_config": {
+            "weight_tensor_config": {
+                "num_bits": 8,
+                "symmetric": True,
+                "granularity": granularity,
+                "dtype": "INT",
+            },
+            "compute_precision": "INTEGER",
+            "explicit_dequantize": False,
+        },
+    }
+
+
+_DYNAMIC_RECIPE = [
+    _dynamic_entry("*", "TENSORWISE"),
+    *(_dynamic_entry(op, "CHANNELWISE") for op in _PER_CHANNEL_HYBRID_OPS),
+    {"regex": ".*", "operation": "CONV_2D_TRANSPOSE", "algorithm_key": "no_quantize"},
+]
+
+# The op versions a hybrid op needs and the TFLite release that first runs each
+# (TFLite's op_version.cc and runtime_version.cc). ai-edge-quantizer leaves the float
+# model's versions (1) and its min_runtime_version, which tells a runtime nothing.
+_HYBRID_VERSIONS = {
+    # op: (version per-tensor, version per-channel)
+    "CONV_2D": (2, 5),
+    "DEPTHWISE_CONV_2D": (4, 6),
+    "FULLY_CONNECTED": (9, 12),  # 9: asymmetric_quantize_inputs
+    "BATCH_MATMUL": (4, 4),  # 4: asymmetric_quantize_inputs
+}
+_RUNTIME_FOR_VERSION = {
+    ("CONV_2D", 2): "1.14.0",
+    ("CONV_2D", 5): "2.4.0",
+    ("DEPTHWISE_CONV_2D", 4): "2.2.0",
+    ("DEPTHWISE_CONV_2D", 6): "2.3.0",
+    ("FULLY_CONNECTED", 9): "2.3.0",
+    ("FULLY_CONNECTED", 12): "2.17.0",
+    ("BATCH_MATMUL", 4): "2.5.0",
+}
+_MIN_RUNTIME_NAME = "min_runtime_version"
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    parts = []
+    for p in version.split("."):
+        digits = "".join(ch for ch in p if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def _min_runtime_entry(m: Any) -> Any:
+    names = (_MIN_RUNTIME_NAME, _MIN_RUNTIME_NAME.encode())
+    return next((e for e in m.metadata or [] if e.name in names), None)
+
+
+def _min_runtime(m: Any) -> str:
+    """The model's ``min_runtime_version`` metadata ('' when it has none)."""
+    entry = _min_runtime_entry(m)
+    if entry is None or not 0 < entry.buffer < len(m.buffers or []):
+        return ""
+    raw = m.buffers[entry.buffer].data
+    return bytes(raw if raw is not None else b"").rstrip(b"\0").decode("ascii", "replace")
+
+
+def _set_min_runtime(m: Any, version: str) -> None:
+    from ai_edge_litert import schema_py_generated as tfl
+
+    # the converter's layout: the version string, zero-padded to 16 bytes
+    data = np.frombuffer(version.encode("ascii").ljust(16, b"\0"), dtype=np.uint8)
+    entry = _min_runtime_entry(m)
+    shared = entry is not None and any(
+        t.buffer == entry.buffer for sg in m.subgraphs or [] for t in sg.tensors or []
+    )
+    if entry is not None and 0 < entry.buffer < len(m.buffers or []) and not shared:
+        m.buffers[entry.buffer].data = data
+        return
+    buffer = tfl.BufferT()
+    buffer.data = data
+    m.buffers.append(buffer)
+    if entry is None:
+        entry = tfl.MetadataT()
+        entry.name = _MIN_RUNTIME_NAME
+        m.metadata = [*(m.metadata or []), entry]
+    entry.buffer = len(m.buffers) - 1
+
+
+def mark_hybrid_ops(model: bytes) -> bytes:
+    """Declare what the hybrid ops of a dynamic-range model need, as TFLite's converter does.
+
+    For FULLY_CONNECTED and BATCH_MATMUL with int8 weights, ``asymmetric_quantize_inputs``:
+    LiteRT 2.x's default CPU path (XNNPACK) quantizes their input asymmetrically whatever the
+    flag says; the builtin kernels, older runtimes' included, follow the flag, and with it
+    compute what LiteRT 2.x computes. Each hybrid op's
+    code gets the op version TFLite assigns it, and ``min_runtime_version`` the newest
+    release those versions need, so that a runtime too old for an op refuses the model.
+    """
+    from ai_edge_litert import schema_py_generated as tfl
+
+    from .metadata.model import _pack_model, _unpack_model
+
+    m = _unpack_model(model)
+    op_names = {v: k for k, v in vars(tfl.BuiltinOperator).items() if not k.startswith("_")}
+    needed = "0"
+    changed = False
+    for sg in m.subgraphs or []:
+        tensors = sg.tensors or []
+        for op in sg.operators or []:
+            code = m.operatorCodes[op.opcodeIndex]
+            name = op_names.get(max(code.builtinCode, code.deprecatedBuiltinCode))
+            if name not in _HYBRID_VERSIONS:
+                continue
+            ins = [tensors[i] for i in op.inputs if i >= 0]
+            outs = [tensors[i] for i in op.outputs if i >= 0]
+            if (
+                len(ins) < 2
+                or ins[0].type != tfl.TensorType.FLOAT32
+                or ins[1].type != tfl.TensorType.INT8
+                or not outs
+                or outs[0].type != tfl.TensorType.FLOAT32
+            ):
+                continue
+            q = ins[1].quantization
+            per_channel = q is not None and q.scale is not None and len(q.scale) > 1
+            if name in ("FULLY_CONNECTED", "BATCH_MATMUL") and op.builtinOptions is not None:
+                if not op.builtinOptions.asymmetricQuantizeInputs:
+                    op.builtinOptions.asymmetricQuantizeInputs = True
+                    changed = True
+            version = _HYBRID_VERSIONS[name][1 if per_channel else 0]
+            if code.version < version:
+                code.version = version
+                changed = True
+            runtime = _RUNTIME_FOR_VERSION[(name, version)]
+            if _version_key(runtime) > _version_key(needed):
+                needed = runtime
+    if needed != "0" and _version_key(needed) > _version_key(_min_runtime(m) or "0"):
+        _set_min_runtime(m, needed)
+        changed = True
+    return _pack_model(m) if changed else model
+
+
 def derive(float_tflite: bytes, mode: Quantization) -> bytes:
     """A float16 or dynamic-range variant of a float32 ``.tflite``."""
     import contextlib
     import io
 
-    from ai_edge_quantizer import quantizer, recipe
+    from ai_edge_quantizer import quantizer
 
     from ._io import quiet_native
 
     if mode is Quantization.FLOAT16:
         chosen: Any = _FLOAT16_RECIPE
     elif mode is Quantization.DYNAMIC:
-        chosen = recipe.dynamic_wi8_afp32()
+        chosen = _DYNAMIC_RECIPE
     else:
         raise ValueError(f"derive() makes float16 or dynamic variants, not {mode.value}")
     sink = io.StringIO()
@@ -196,7 +353,8 @@ def derive(float_tflite: bytes, mode: Quantization) -> bytes:
         ) from None
     from .metadata.model import inline_buffers
 
-    return inline_buffers(out)
+    out = inline_buffers(out)
+    return mark_hybrid_ops(out) if mode is Quantization.DYNAMIC else out
 
 
 def convert_all(
@@ -277,6 +435,7 @@ __all__ = [
     "convert",
     "convert_all",
     "derive",
+    "mark_hybrid_ops",
     "check_calibration",
     "MAX_CALIBRATION_SAMPLES",
 ]

@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
     "quantize",
     [
         "none",
-        # Known: the Task Library's runtime (TFLite of tflite-support 0.4.4) computes scores far
-        # from LiteRT 2.x's on our dynamic-range variant (e.g. 0.28 vs 0.9998). Strict, so the
-        # test reports when that changes.
-        pytest.param("dynamic", marks=pytest.mark.xfail(strict=True, reason="older runtime")),
+        # dynamic range: the Task Library's own TFLite (older than 2.17) runs a per-channel
+        # int8 FULLY_CONNECTED with one scale for all channels; edgesdk.convert.derive keeps
+        # per-channel weights to the ops whose old kernels take them
+        "dynamic",
     ],
 )
 def test_task_library_classifies_what_python_classifies(
@@ -46,7 +46,9 @@ def test_task_library_classifies_what_python_classifies(
     theirs = tl.run_task("image_classifier", out / "model.tflite", images, max_results=4)
     runner = TFLiteRunner((out / "model.tflite").read_bytes())
     labels = (out / "labels.txt").read_text(encoding="utf-8").splitlines()
-    tol = 1e-5 if quantize == "none" else 2e-2
+    # dynamic: its FULLY_CONNECTED quantizes inputs asymmetrically, as LiteRT 2.x does on
+    # XNNPACK (measured 1.4e-3 apart; 1.5e-2 without the flag)
+    tol = 1e-5 if quantize == "none" else 5e-3
     for im, got in zip(images, theirs, strict=True):
         ours = np.asarray(runner.run(im.astype(np.float32), (0.0,), (1.0,))).reshape(-1)
         assert got[0]["index"] == int(ours.argmax())
