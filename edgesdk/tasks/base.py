@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ..metadata import ModelMetadata
     from ..models import LoadedModel
     from ..pipeline import PackageResult
+    from ..verify.reported import GoldenChecker
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class Task:
     supported_tiers: ClassVar[frozenset[str]] = frozenset(
         {"arm64", "apk", "android_host", "device"}
     )
+    #: the first bytes of the golden file its apps carry (``golden/golden.bin``): how a
+    #: generated project without report.json tells its task
+    golden_magic: ClassVar[bytes] = b"EDGG"
 
     def matches(self, loaded: LoadedModel) -> bool:
         raise NotImplementedError
@@ -98,3 +102,13 @@ class Task:
         this task, when they differ from the one-output checks of :mod:`edgesdk.verify`
         (e.g. detections matched by IoU). ``None`` (the default) runs the generic checks."""
         return None
+
+    def golden_checker(self, golden_dir: Path) -> GoldenChecker:
+        """The golden set stored in an app of this task (``golden_dir``) with the rule that
+        re-checks on the host the case lines the app's Kotlin runners report (tiers
+        android_host and device). The default: the score vectors of a one-output model
+        (:class:`edgesdk.verify.reported.ClassifierChecker`)."""
+        from ..verify.golden import read_golden
+        from ..verify.reported import ClassifierChecker
+
+        return ClassifierChecker(read_golden(golden_dir))
