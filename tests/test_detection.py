@@ -328,7 +328,9 @@ def _corrupt_top_class(golden_bin: Path, num_classes: int) -> int:
     raise AssertionError("no stored detection to corrupt")
 
 
-def test_verify_detector_output(packaged: dict[str, Packaged], det_data, tmp_path: Path) -> None:
+def test_verify_detector_output(
+    packaged: dict[str, Packaged], det_data, tmp_path: Path, monkeypatch
+) -> None:
     """``edgesdk verify`` on a detector folder (host, tier 1): the golden detections re-run
     from raw pixels through LiteRT pass by the device's rule, and the Keras model's detections
     are reproduced (mAP with ``--data``); a corrupted expected detection and another model in
@@ -390,8 +392,12 @@ def test_verify_detector_output(packaged: dict[str, Packaged], det_data, tmp_pat
     assert v["golden"]["failing_cases"], v["golden"]
     assert any("differs from" in p for p in v["golden"]["problems"])
 
-    res = run_cli("verify", src, "--device", "emulator-5554")
-    assert_user_error(res, "cannot run tier device for object_detector folders")
+    # a tier the task does not list is refused before anything runs
+    from edgesdk.tasks.object_detector import ObjectDetector
+
+    monkeypatch.setattr(ObjectDetector, "supported_tiers", frozenset({"device"}))
+    res = run_cli("verify", src, "--android-host")
+    assert_user_error(res, "cannot run tier android_host for object_detector folders", "device")
 
 
 def dg_asset() -> Path:

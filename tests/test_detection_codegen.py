@@ -57,6 +57,9 @@ def test_overlay_replaces_task_files(tmp_path: Path) -> None:
     assert "drawRect" in main and "detect(bitmap" in main
     golden = app / "androidTest" / "java" / "dev" / "edgesdk" / "pets" / "GoldenVectors.kt"
     assert '"EDGD"' in golden.read_text()
+    suite = (golden.parent / "GoldenSuite.kt").read_text(encoding="utf-8")
+    assert "detector.detect(bitmap, golden.maxResults, golden.scoreThreshold)" in suite
+    assert "PetsDetector.create(appContext, options)" in suite and "fun classify" not in suite
     assert "detection_label" in (app / "main" / "res" / "values" / "strings.xml").read_text()
     # the common tree is still there (Gradle project, manifest, layout)
     assert (out / "android" / "app" / "build.gradle.kts").is_file()
@@ -84,6 +87,7 @@ OVERLAY_FILES = (
     "android/app/src/main/res/values/strings.xml",
     "android/app/src/androidTest/java/dev/edgesdk/pets/GoldenVectors.kt",
     "android/app/src/androidTest/java/dev/edgesdk/pets/GoldenInstrumentation.kt",
+    "android/app/src/androidTest/java/dev/edgesdk/pets/GoldenSuite.kt",
 )
 
 

@@ -282,7 +282,7 @@ def verify_android_host(
     compile_cp = [tc.base.android_jar, *tc.base.tflite_jars, *tc.robolectric]
     kotlin_sources = [*app.kotlin_sources(), test]
     java_sources = [*sorted(gen.rglob("*.java")), runner]
-    key = _sources_key([*kotlin_sources, *java_sources], compile_cp)
+    key = _sources_key([*kotlin_sources, *java_sources], compile_cp, android_dir)
     stamp = classes / ".sources-sha256"
     if stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
         step("Reusing the compiled app sources (unchanged)")
@@ -358,7 +358,7 @@ def verify_android_host(
         problems.append(
             "the host run ended without a summary"
             + (f" (exit {exit_code})" if exit_code is not None else " (timed out)")
-            + f": {_tail(output)}"
+            + f": {_failure(output)}"
         )
         return AndroidHostVerification(
             "crashed", False, cases, golden.case_count, summary, overhead,
@@ -392,10 +392,13 @@ def _model_problem(
     ]
 
 
-def _sources_key(sources: list[Path], classpath: list[Path]) -> str:
+def _sources_key(sources: list[Path], classpath: list[Path], android_dir: Path) -> str:
+    """What the compiled classes depend on: each source's path (relative to the project, so a
+    copied project reuses its classes) and bytes, and the classpath."""
     h = hashlib.sha256()
     for path in sources:
-        h.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        name = path.relative_to(android_dir) if path.is_relative_to(android_dir) else path
+        h.update(str(name).encode() + b"\0" + path.read_bytes() + b"\0")
     for path in classpath:
         h.update(str(path).encode() + b"\0")
     return h.hexdigest()
@@ -403,6 +406,19 @@ def _sources_key(sources: list[Path], classpath: list[Path]) -> str:
 
 def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
+
+
+_THROWN = re.compile(r"^(?:Caused by: )?[A-Za-z_$][\w.$]*(?:Exception|Error)\b(?::.*)?$", re.M)
+
+
+def _failure(output: str) -> str:
+    """What the log says went wrong: the first exception JUnit printed (its message names the
+    cause, e.g. a model that does not match the wrapper), then the log's tail."""
+    thrown = _THROWN.search(output)
+    tail = _tail(output)
+    if thrown is None or thrown.group(0) in tail:
+        return tail
+    return f"{thrown.group(0)}\n…\n{tail}"
 
 
 __all__ = ["AndroidHostVerification", "TIER", "NOT_PROVEN", "read_app", "verify_android_host"]
