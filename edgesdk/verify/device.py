@@ -21,6 +21,13 @@ Two kinds of failure are kept apart:
 
 Every subprocess runs with a timeout in its own process group, which is killed on timeout.
 Nothing is reported as run on a device unless its output was parsed from ``am instrument``.
+Each case line the device reports is re-checked on the host by the rule of the app's task
+(:meth:`edgesdk.tasks.base.Task.golden_checker`: a classifier's score vectors, an object
+detector's detections through ``detect(pixels)`` and ``detect(bitmap)``).
+
+No device or emulator exists where edgesdk is tested: ``tests/test_verify_device.py`` drives
+this module through stand-in ``adb``/``gradle``/``emulator`` tools (``tests/fakes/``), which
+tests the orchestration and the host re-check only, never a run on a device.
 
 This module plans and runs the steps and holds the result; the parts live beside it:
 :mod:`.android_sdk` (finding the SDK tools, the app's ids, :class:`DeviceSetupError`),
