@@ -223,7 +223,8 @@ def test_detector_app_compiles(detector_kotlin, packaged: dict[str, Packaged]) -
     for p in packaged.values():
         pkg = classes / p.package.replace(".", "/")
         for cls in (p.class_name, f"{p.class_name}$Detection", f"{p.class_name}Preprocessing",
-                    "MainActivity", "GoldenInstrumentation", "GoldenVectors", "GoldenCheck"):  # fmt: skip
+                    "MainActivity", "GoldenInstrumentation", "GoldenVectors", "GoldenCheck",
+                    "GoldenSuite"):  # fmt: skip
             assert (pkg / f"{cls}.class").is_file(), cls
         wrapper = (p.out / "kotlin" / f"{p.class_name}.kt").read_text(encoding="utf-8")
         assert "fun detect(" in wrapper and "RectF" in wrapper
