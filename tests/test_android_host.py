@@ -127,6 +127,37 @@ def test_the_compat_table_covers_every_libc_import_of_the_jni_library(
     assert not forwarded & adapted
 
 
+def test_the_compat_library_aligns_memalign_to_64_bytes(host_tc: tch.HostToolchain) -> None:
+    """XNNPACK in the Android x86_64 library asks memalign for 32-byte blocks and its AVX-512
+    kernels read them with 64-byte aligned loads (a random SIGSEGV with int8 models): the
+    compat library's memalign and posix_memalign (bionic's, version LIBC) give 64."""
+    import ctypes
+
+    lib = ctypes.CDLL(str(host_tc.native_dir / "libc.so"))
+    glibc = ctypes.CDLL(None)
+    glibc.dlvsym.restype = ctypes.c_void_p
+    glibc.dlvsym.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+    glibc.free.argtypes = [ctypes.c_void_p]
+    memalign = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t)(
+        glibc.dlvsym(lib._handle, b"memalign", b"LIBC")
+    )
+    posix_memalign = ctypes.CFUNCTYPE(
+        ctypes.c_int, ctypes.POINTER(ctypes.c_void_p), ctypes.c_size_t, ctypes.c_size_t
+    )(glibc.dlvsym(lib._handle, b"posix_memalign", b"LIBC"))
+    blocks = [memalign(32, 40 + 8 * i) for i in range(64)]
+    for i in range(64):
+        out = ctypes.c_void_p()
+        assert posix_memalign(ctypes.byref(out), 16, 24 + 8 * i) == 0
+        blocks.append(out.value)
+    assert all(b and b % 64 == 0 for b in blocks), [hex(b or 0) for b in blocks if (b or 1) % 64]
+    big = memalign(4096, 100)
+    assert big % 4096 == 0  # larger alignments stay glibc's
+    out = ctypes.c_void_p()
+    assert posix_memalign(ctypes.byref(out), 24, 8) != 0  # not a power of two: EINVAL, as glibc
+    for b in (*blocks, big):
+        glibc.free(b)
+
+
 def _tiny_tflite(keras2, path: Path) -> np.ndarray:
     from edgesdk._tf import tf as tf_module
 

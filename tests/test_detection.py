@@ -272,7 +272,8 @@ def test_detector_app_compiles(detector_kotlin, packaged: dict[str, Packaged]) -
     for p in packaged.values():
         pkg = classes / p.package.replace(".", "/")
         for cls in (p.class_name, f"{p.class_name}$Detection", f"{p.class_name}Preprocessing",
-                    "MainActivity", "GoldenInstrumentation", "GoldenVectors", "GoldenCheck"):  # fmt: skip
+                    "MainActivity", "GoldenInstrumentation", "GoldenVectors", "GoldenCheck",
+                    "GoldenSuite"):  # fmt: skip
             assert (pkg / f"{cls}.class").is_file(), cls
         wrapper = (p.out / "kotlin" / f"{p.class_name}.kt").read_text(encoding="utf-8")
         assert "fun detect(" in wrapper and "RectF" in wrapper
@@ -377,7 +378,9 @@ def _corrupt_top_class(golden_bin: Path, num_classes: int) -> int:
     raise AssertionError("no stored detection to corrupt")
 
 
-def test_verify_detector_output(packaged: dict[str, Packaged], det_data, tmp_path: Path) -> None:
+def test_verify_detector_output(
+    packaged: dict[str, Packaged], det_data, tmp_path: Path, monkeypatch
+) -> None:
     """``edgesdk verify`` on a detector folder (host, tier 1): the golden detections re-run
     from raw pixels through LiteRT pass by the device's rule, and the Keras model's detections
     are reproduced (mAP with ``--data``); a corrupted expected detection and another model in
@@ -404,6 +407,19 @@ def test_verify_detector_output(packaged: dict[str, Packaged], det_data, tmp_pat
         for lie in ({"missing": 1}, {"unexpected": 1}, {"input_match": False},
                     {"min_iou": 0.5}, {"max_score_diff": 1.0}, {"min_iou": None}):  # fmt: skip
             assert not recheck_device_case({**c, **lie}, case, golden), lie
+    # a GPU run (compiled-model apps) widens the score tolerance as the app's test does
+    from edgesdk.codegen.runtime import GPU_RELATIVE_TOLERANCE
+    from edgesdk.detection.verify import ReportedDetectionCase, read_checker
+
+    checker = read_checker(src / "android" / dg_asset())
+    c = next(c for c in cases if c["expected"] > 0)
+    for diff, cpu, gpu in ((0.0, True, True), (GPU_RELATIVE_TOLERANCE / 2, False, True),
+                           (GPU_RELATIVE_TOLERANCE * 2, False, False)):  # fmt: skip
+        line = {**c, "max_score_diff": diff, "bitmap_missing": 0, "bitmap_unexpected": 0,
+                "bitmap_min_iou": c["min_iou"], "bitmap_max_score_diff": diff,
+                "bitmap_agrees": True}  # fmt: skip
+        reported = ReportedDetectionCase(c["index"], line, True)
+        assert (checker.recheck(reported), checker.recheck(reported, "GPU")) == (cpu, gpu), diff
     assert v["golden"]["rule"]["score_tolerance"] == pytest.approx(dg.SCORE_TOLERANCE["none"])
     parity = v["host_parity"]
     assert parity["source"] == "data_images"
@@ -446,8 +462,12 @@ def test_verify_detector_output(packaged: dict[str, Packaged], det_data, tmp_pat
     assert v["golden"]["failing_cases"], v["golden"]
     assert any("differs from" in p for p in v["golden"]["problems"])
 
-    res = run_cli("verify", src, "--device", "emulator-5554")
-    assert_user_error(res, "cannot run tier device for object_detector folders")
+    # a tier the task does not list is refused before anything runs
+    from edgesdk.tasks.object_detector import ObjectDetector
+
+    monkeypatch.setattr(ObjectDetector, "supported_tiers", frozenset({"device"}))
+    res = run_cli("verify", src, "--android-host")
+    assert_user_error(res, "cannot run tier android_host for object_detector folders", "device")
 
 
 def dg_asset() -> Path:

@@ -102,6 +102,9 @@ def test_overlay_replaces_task_files(tmp_path: Path) -> None:
     assert "drawRect" in main and "detect(bitmap" in main
     golden = app / "androidTest" / "java" / "dev" / "edgesdk" / "pets" / "GoldenVectors.kt"
     assert '"EDGD"' in golden.read_text()
+    suite = (golden.parent / "GoldenSuite.kt").read_text(encoding="utf-8")
+    assert "detector.detect(bitmap, golden.maxResults, golden.scoreThreshold)" in suite
+    assert "PetsDetector.create(appContext, options)" in suite and "fun classify" not in suite
     assert "detection_label" in (app / "main" / "res" / "values" / "strings.xml").read_text()
     # the common tree is still there (Gradle project, manifest, layout)
     assert (out / "android" / "app" / "build.gradle.kts").is_file()
@@ -129,6 +132,7 @@ OVERLAY_FILES = (
     "android/app/src/main/res/values/strings.xml",
     "android/app/src/androidTest/java/dev/edgesdk/pets/GoldenVectors.kt",
     "android/app/src/androidTest/java/dev/edgesdk/pets/GoldenInstrumentation.kt",
+    "android/app/src/androidTest/java/dev/edgesdk/pets/GoldenSuite.kt",
 )
 
 
@@ -398,12 +402,6 @@ def test_compiled_model_detector_compile_check_against_a_stub_of_the_documented_
     assert (compiled_apps.classes / "com" / "google" / "ai" / "edge" / "litert").is_dir()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the detector's GoldenInstrumentation does not take the `accelerator` argument yet: "
-    "run-device-test.sh of a compiled-model app asks for the GPU, and the test runs on the CPU "
-    "with a summary the script reads as a GPU pass",
-)
 def test_compiled_model_golden_test_runs_on_the_requested_accelerator(tmp_path: Path) -> None:
     """The device script of a compiled-model app runs the golden test with `-e accelerator GPU`;
     the detector's golden test must compile for that accelerator alone and report
@@ -415,3 +413,12 @@ def test_compiled_model_golden_test_runs_on_the_requested_accelerator(tmp_path: 
     golden = (test / "GoldenInstrumentation.kt").read_text()
     assert "import com.google.ai.edge.litert.Accelerator" in golden
     assert "accelerator_available" in golden
+    # compiled for the asked accelerator alone, the score tolerance widened on the GPU (fp16)
+    assert "Options(Accelerator.valueOf(accelerator))" in golden
+    assert "GoldenSuite.run(it, golden, listener, scoreTolerance)" in golden
+    assert "const val GPU_SCORE_TOLERANCE = 0.02f" in golden
+    # the Interpreter runtime: the GPU is reported unavailable, nothing runs on it
+    out = _render(tmp_path / "interp", runtime=AndroidRuntime("interpreter", ("cpu",)))
+    golden = next((out / "android").rglob("GoldenInstrumentation.kt")).read_text()
+    assert "Accelerator" not in golden.split("class GoldenInstrumentation")[0]
+    assert 'return unavailable("the Interpreter runtime runs on the CPU only", golden)' in golden

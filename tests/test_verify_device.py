@@ -269,6 +269,56 @@ def test_a_gpu_run_that_ran_elsewhere_or_is_missing_is_never_counted(out: Path) 
     )
 
 
+@pytest.mark.slow  # the session's trained detector
+def test_orchestration_only_a_detector_folder_is_rechecked_by_the_detection_rule(
+    packaged, fake_sdk: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Orchestration only: an object detector's folder goes through the same steps; its case
+    lines (the detector's GoldenResult keys, made up by the fake adb) are re-checked on the
+    host by the detection rule, so a case the fake device calls passed while its worst IoU is
+    below the stored minimum counts as failed (exit 3)."""
+    import shutil
+
+    from edgesdk.detection.verify import DetectionChecker
+
+    det = tmp_path / "det"
+    shutil.copytree(packaged["float"].out, det, ignore=shutil.ignore_patterns("build"))
+    plan = dv.plan_device(det, serial="emulator-5554")
+    assert isinstance(plan.golden, DetectionChecker) and plan.golden.case_count == 6
+    res, obj = _verify(det, "--emulator", "")
+    assert res.exit_code == 0, res.stderr
+    dev = obj["device"]
+    assert dev["status"] == "passed" and dev["expected_cases"] == 6
+    assert [c["index"] for c in dev["cases"]] == list(range(6))
+    assert all(c["passed"] and c["bitmap_agrees"] and "top1_got" not in c for c in dev["cases"])
+    assert dev["accelerators"]["GPU"]["status"] == "not_available"
+    assert {"check": "golden", "tier": "device", "status": "passed"} in obj["checks"]
+
+    monkeypatch.setenv("EDGESDK_FAKE_SCENARIO", "lie_case")
+    res, obj = _verify(det, "--emulator", "")
+    assert res.exit_code == 3, res.stderr
+    dev = obj["device"]
+    assert dev["status"] == "failed" and dev["failing_cases"] == [3]
+    assert dev["cases"][3]["min_iou"] == 0.5 and dev["cases"][3]["passed"] is False
+    assert any("case 3" in p and "host rule says False" in p for p in dev["problems"])
+    assert obj["golden"]["passed"] is True  # the host side is fine: only the device failed
+    monkeypatch.setenv("COLUMNS", "240")  # the table's headers unwrapped
+    human = run_cli("verify", det, "--emulator", "")
+    assert human.exit_code == 3 and "5/6 golden cases passed" in human.stderr
+    assert "min IoU" in human.stderr and "top-1" not in human.stderr  # the detector's table
+
+    # a case line without the detect(Bitmap) check is not a pass of both entry points
+    line = json.dumps({**dev["cases"][0], "passed": True})
+    stripped = {k: v for k, v in json.loads(line).items() if not k.startswith("bitmap_")}
+    text = f"INSTRUMENTATION_STATUS: edgesdk.case={json.dumps(stripped)}\n"
+    text += "INSTRUMENTATION_STATUS_CODE: 0\n"
+    text += 'INSTRUMENTATION_RESULT: edgesdk.summary={"passed":true,"cases":1}\n'
+    text += "INSTRUMENTATION_CODE: -1\n"
+    status, cases, _, problems = dv.interpret(dv.parse_instrumentation(text), plan.golden, "", "")
+    assert status == "failed" and cases[0].passed is False
+    assert any("host rule" in p for p in problems)
+
+
 def test_orchestration_only_crash_is_a_device_failure(
     out: Path, fake_sdk: Path, monkeypatch
 ) -> None:

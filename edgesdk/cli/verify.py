@@ -126,10 +126,18 @@ def _case_table(
     title: str, extra_column: str, cases: Any, extra: Any, gpu: dict[int, Any] | None = None
 ) -> Any:
     """One row per golden case; ``extra(case)`` fills the column before the result. ``gpu``
-    (case index -> the GPU run's check) adds the GPU as its own columns."""
+    (case index -> the GPU run's check) adds the GPU as its own columns. Cases with their own
+    ``table_row()`` (a task's, e.g. a detector's) fill the task's columns instead."""
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=title)
+    if cases and hasattr(cases[0], "table_row"):  # a task's own case lines (e.g. detections)
+        for col in (*cases[0].TABLE_COLUMNS, "result"):
+            table.add_column(col)
+        for c in cases:
+            table.add_row(*[escape(v) for v in c.table_row()], _verdict(c.passed))
+        return table
     columns = ["case", "size", "top-1 expected", "top-1 got", "max |diff|", "tolerance",
                extra_column, "result"]  # fmt: skip
     if gpu is not None:
@@ -354,10 +362,12 @@ def _print_android_host(con: Any, run: Any) -> None:
         )
     o = run.overhead
     if o:
+        call = "detect" if "detect_bitmap_ms" in o else "classify"
+        bare = "runForMultipleInputsOutputs" if call == "detect" else "run"
         con.print(
-            f"  Wrapper overhead (median of {o.get('iterations')}): classify(bitmap) "
-            f"{o.get('classify_bitmap_ms')} ms, classify(pixels) {o.get('classify_pixels_ms')} "
-            f"ms, bare Interpreter.run {o.get('interpreter_run_ms')} ms"
+            f"  Wrapper overhead (median of {o.get('iterations')}): {call}(bitmap) "
+            f"{o.get(f'{call}_bitmap_ms')} ms, {call}(pixels) {o.get(f'{call}_pixels_ms')} "
+            f"ms, bare Interpreter.{bare} {o.get('interpreter_run_ms')} ms"
         )
     if run.logs:
         con.print(f"  Log: {escape(run.logs)}")

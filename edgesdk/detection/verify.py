@@ -20,6 +20,7 @@ decoded and compared by the same rule (:class:`DetectionCaseCheck` per case).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,35 +379,54 @@ def _input_size(model: bytes) -> tuple[int, int]:
 
 
 def recheck_device_case(
-    reported: Mapping[str, Any], case: dg.GoldenCase, golden: dg.DetectionGolden
+    reported: Mapping[str, Any],
+    case: dg.GoldenCase,
+    golden: dg.DetectionGolden,
+    *,
+    both_entry_points: bool = False,
 ) -> bool:
-    """The host's verdict on one case line the on-device detection test reported
-    (``GoldenResult.toJson``: expected, got, missing, unexpected, min_iou, max_score_diff,
-    input_match), never trusting its bare ``passed``: the stored detection count, none missing,
-    none unexpected, the matched pairs within the stored IoU minimum and score tolerance, and
-    the device's input tensor not different from Python's.
+    """The host's verdict on one case line a Kotlin runner reported (``GoldenResult.toJson``:
+    expected, got, missing, unexpected, min_iou, max_score_diff, input_match), never trusting
+    its bare ``passed``: the stored detection count, none missing, none unexpected, the matched
+    pairs within the stored IoU minimum and score tolerance, and the runner's input tensor not
+    different from Python's.
 
-    The device orchestration (:mod:`edgesdk.verify.device`) applies the classifier's rule to
-    case lines today and does not run detector folders; this is the rule it is to apply to
-    them."""
+    With ``both_entry_points`` (what ``GoldenSuite`` reports on a device and in tier
+    android_host), the case line must also carry the check of ``detect(Bitmap)``
+    (``bitmap_missing``, ``bitmap_unexpected``, ``bitmap_min_iou``, ``bitmap_max_score_diff``),
+    which gets the same rule, and ``bitmap_agrees`` (the runner's comparison of the two lists of
+    detections) must be true."""
+    if not _rule_holds(reported, "", case, golden):
+        return False
+    if reported.get("input_match") is False:
+        return False
+    if not both_entry_points:
+        return True
+    return reported.get("bitmap_agrees") is True and _rule_holds(reported, "bitmap_", case, golden)
+
+
+def _rule_holds(
+    reported: Mapping[str, Any], prefix: str, case: dg.GoldenCase, golden: dg.DetectionGolden
+) -> bool:
     try:
         expected = int(reported["expected"])
-        missing = int(reported["missing"])
-        unexpected = int(reported["unexpected"])
-        worst_iou = reported.get("min_iou")
-        worst_diff = reported.get("max_score_diff")
+        missing = int(reported[prefix + "missing"])
+        unexpected = int(reported[prefix + "unexpected"])
+        worst_iou = reported.get(prefix + "min_iou")
+        worst_diff = reported.get(prefix + "max_score_diff")
     except (KeyError, TypeError, ValueError):
         return False
     if expected != len(case.expected) or missing != 0 or unexpected != 0:
         return False
-    if reported.get("input_match") is False:
-        return False
     if worst_iou is None or worst_diff is None:  # NaN on the device is reported as null
         return False
-    return bool(
-        np.float32(worst_iou) >= np.float32(golden.min_iou)
-        and np.float32(worst_diff) <= np.float32(golden.score_tolerance)
-    )
+    try:
+        return bool(
+            np.float32(worst_iou) >= np.float32(golden.min_iou)
+            and np.float32(worst_diff) <= np.float32(golden.score_tolerance)
+        )
+    except (TypeError, ValueError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -532,3 +552,105 @@ def golden_detection_inputs(out: Path, model: bytes) -> GoldenInputs:
     }
     stacked = np.stack(tensors) if tensors else np.zeros((0, runner.height, runner.width, 3))
     return GoldenInputs(folder, stacked, judge, rule, packaged)
+
+
+@dataclass(frozen=True)
+class ReportedDetectionCase:
+    """One case line of the detector's ``GoldenSuite`` as a runner reported it; ``passed`` is
+    the host's verdict once :class:`DetectionChecker` has re-checked it."""
+
+    index: int
+    fields: Mapping[str, Any]
+    passed: bool
+
+    @property
+    def latency_ms(self) -> float | None:
+        v = self.fields.get("latency_ms")
+        return None if v is None else float(v)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.fields, "index": self.index, "passed": self.passed}
+
+    #: the columns of :meth:`table_row`, for a table of reported cases
+    TABLE_COLUMNS = ("case", "size", "expected", "got", "missing", "unexpected", "min IoU",
+                     "max score diff", "input tensor", "bitmap", "latency (ms)")  # fmt: skip
+
+    def table_row(self) -> list[str]:
+        f = self.fields
+
+        def num(key: str, fmt: str) -> str:
+            v = f.get(key)
+            return "-" if v is None else format(float(v), fmt)
+
+        match = f.get("input_match")
+        bitmap = "-"
+        if "bitmap_missing" in f:
+            ok = f.get("bitmap_agrees") is True and not f.get("bitmap_missing") and not (
+                f.get("bitmap_unexpected")
+            )
+            bitmap = f"{f.get('bitmap_got')} found, " + ("same" if ok else "differs")
+        return [
+            str(self.index), f"{f.get('width')}x{f.get('height')}", str(f.get("expected")),
+            str(f.get("got")), str(f.get("missing")), str(f.get("unexpected")),
+            num("min_iou", ".3f"), num("max_score_diff", ".2e"),
+            "-" if match is None else ("same" if match else "differs"), bitmap,
+            num("latency_ms", ".2f"),
+        ]  # fmt: skip
+
+
+class DetectionChecker:
+    """The golden detections stored in a detector app (``golden.bin``, EDGD) and
+    :func:`recheck_device_case` with both entry points, for the Kotlin runners' case lines
+    (:mod:`edgesdk.verify.reported`). On the GPU (a compiled-model app) the score tolerance is
+    ``max(tolerance, GPU_RELATIVE_TOLERANCE)``, as the app's GoldenInstrumentation widens it."""
+
+    task = "object_detector"
+
+    def __init__(self, golden: dg.DetectionGolden) -> None:
+        self.golden = golden
+
+    @property
+    def case_count(self) -> int:
+        return len(self.golden.cases)
+
+    @property
+    def model_sha256(self) -> str | None:
+        return None  # EDGD does not record the model; the summary's hash is compared instead
+
+    def parse(self, data: dict[str, Any]) -> ReportedDetectionCase:
+        passed = data["passed"]
+        if not isinstance(passed, bool):
+            raise TypeError(f"passed must be true or false, got {passed!r}")
+        return ReportedDetectionCase(int(data["index"]), dict(data), passed)
+
+    def has_case(self, index: int) -> bool:
+        return 0 <= index < len(self.golden.cases)
+
+    def recheck(self, case: ReportedDetectionCase, accelerator: str = "CPU") -> bool:
+        golden = self.golden
+        if accelerator == "GPU":  # as GoldenInstrumentation widens it on the GPU (fp16)
+            from ..codegen.runtime import GPU_RELATIVE_TOLERANCE
+
+            tolerance = max(float(golden.score_tolerance), GPU_RELATIVE_TOLERANCE)
+            golden = dataclasses.replace(golden, score_tolerance=tolerance)
+        return recheck_device_case(
+            case.fields, golden.cases[case.index], golden, both_entry_points=True
+        )
+
+    def with_passed(self, case: ReportedDetectionCase, passed: bool) -> ReportedDetectionCase:
+        return ReportedDetectionCase(case.index, case.fields, passed)
+
+
+def read_checker(golden_dir: Path) -> DetectionChecker:
+    """The :class:`DetectionChecker` of the golden detections in ``golden_dir``; a clear
+    :class:`~edgesdk.errors.VerificationError` when they cannot be read."""
+    try:
+        return DetectionChecker(dg.read(golden_dir))
+    except (ValueError, OSError) as exc:  # struct.error is a ValueError
+        from ..errors import VerificationError
+
+        raise VerificationError(
+            f"the golden detections in {golden_dir} cannot be read",
+            received=f"{type(exc).__name__}: {exc}",
+            fix="Re-package with --target android --golden-cases N",
+        ) from None

@@ -8,6 +8,7 @@ list of known ones. A test fails when a registered task has no test model.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from ..errors import ConfigError
@@ -57,9 +58,24 @@ def infer(loaded: object) -> Task:
     raise ConfigError("no task matches the model", received=repr(loaded))
 
 
+def for_golden(golden_bin: Path) -> Task:
+    """The task whose apps carry golden files like ``golden_bin`` (by its first bytes,
+    :attr:`Task.golden_magic`): how a generated project without report.json tells its task.
+    The first registered task when none matches (its reader then names what is wrong)."""
+    try:
+        with open(golden_bin, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        head = b""
+    for cls in _REGISTRY.values():
+        if cls.golden_magic and head.startswith(cls.golden_magic):
+            return cls()
+    return next(iter(_REGISTRY.values()))()
+
+
 # Registration order is match order: specific tasks first, the generic one last.
 from . import image_classifier as _image_classifier  # noqa: E402,F401
 from . import object_detector as _object_detector  # noqa: E402,F401
 from . import tensor as _tensor  # noqa: E402,F401
 
-__all__ = ["Task", "MetadataInputs", "register", "get", "infer", "names"]
+__all__ = ["Task", "MetadataInputs", "register", "get", "infer", "names", "for_golden"]

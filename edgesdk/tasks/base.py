@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..metadata import ModelMetadata
     from ..models import LoadedModel
     from ..pipeline import PackageResult
+    from ..verify.reported import GoldenChecker
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,9 @@ class Task:
     supported_tiers: ClassVar[frozenset[str]] = frozenset(
         {"arm64", "apk", "android_host", "device"}
     )
+    #: the first bytes of the golden file its apps carry (``golden/golden.bin``): how a
+    #: generated project without report.json tells its task
+    golden_magic: ClassVar[bytes] = b"EDGG"
 
     def matches(self, loaded: LoadedModel) -> bool:
         raise NotImplementedError
@@ -135,3 +139,13 @@ class Task:
         :mod:`edgesdk.verify.golden` (e.g. an object detector's golden detections). ``None``
         (the default) uses those vectors."""
         return None
+
+    def golden_checker(self, golden_dir: Path) -> GoldenChecker:
+        """The golden set stored in an app of this task (``golden_dir``) with the rule that
+        re-checks on the host the case lines the app's Kotlin runners report (tiers
+        android_host and device). The default: the score vectors of a one-output model
+        (:class:`edgesdk.verify.reported.ClassifierChecker`)."""
+        from ..verify.golden import read_golden
+        from ..verify.reported import ClassifierChecker
+
+        return ClassifierChecker(read_golden(golden_dir))

@@ -30,6 +30,7 @@ from .base import GoldenInputs, MetadataInputs, Task, TaskChecks
 if TYPE_CHECKING:
     from ..config import PackageConfig
     from ..pipeline import PackageResult
+    from ..verify.reported import GoldenChecker
 
 #: Metadata names of the post-processing op's outputs, in port order.
 OUTPUT_NAMES = ("location", "category", "score", "number of detections")
@@ -54,7 +55,8 @@ def _raw_outputs(loaded: LoadedModel) -> tuple[int, int] | None:
 @register("object_detector")
 class ObjectDetector(Task):
     has_labels = True
-    supported_tiers = frozenset({"arm64", "apk"})
+    supported_tiers = frozenset({"arm64", "apk", "android_host", "device"})
+    golden_magic = b"EDGD"
     #: the detector's score threshold written into ScoreThresholdingOptions
     score_threshold: float = 0.05
 
@@ -170,3 +172,8 @@ class ObjectDetector(Task):
         from ..detection.verify import golden_detection_inputs
 
         return golden_detection_inputs(out, model)
+
+    def golden_checker(self, golden_dir: Path) -> GoldenChecker:
+        from ..detection.verify import read_checker
+
+        return read_checker(golden_dir)

@@ -94,7 +94,7 @@ NATIVE_LIBRARIES = ("libc.so", "libm.so", "libdl.so", "liblog.so", "libtensorflo
 BIONIC_ADAPTED = (
     "__sF", "__errno", "__strlen_chk", "__system_property_get", "android_set_abort_message",
     "__android_log_vprint", "vfprintf", "fprintf", "fputc", "fwrite", "fread", "fflush", "fileno",
-    "fclose", "sysconf", "strerror_r", "newlocale",
+    "fclose", "sysconf", "strerror_r", "newlocale", "memalign", "posix_memalign",
 )  # fmt: skip
 
 

@@ -8,8 +8,14 @@ on the Android 14 framework. The app's assets are packed into a resource APK wit
 on a device. Inference uses the real ``org.tensorflow.lite`` Java classes and the TFLite AAR's
 x86_64 Android native library (through the bionic compatibility library), with XNNPACK on and
 one thread. Every golden case runs through ``create(context)``, the raw-pixel entry point and
-``classify(bitmap)``; the host re-checks each reported case against the stored references with
-the device test's tolerances (:mod:`.reported`).
+the ``Bitmap`` one (a classifier's ``scores(pixels)`` and ``classify(bitmap)``, a detector's
+``detect(pixels)`` and ``detect(bitmap)``); the host re-checks each reported case against the
+stored references with the device test's rule, the task's :class:`~.reported.GoldenChecker`.
+
+The host test is ``templates/android_host/GoldenHostTest.kt.jinja``, or the task's own
+``templates/tasks/<task>/android_host/GoldenHostTest.kt.jinja`` when it has one (the detector's
+extends the common one and times ``detect`` instead of ``classify`` against a bare
+``Interpreter.runForMultipleInputsOutputs``).
 
 What it does not prove: ART (this is HotSpot), a device's drivers or GPU, and the runtime the
 app ships: Maven Central has TFLite 2.16.1 only, while the app depends on LiteRT 2.x.
@@ -52,7 +58,7 @@ class AndroidHostVerification:
 
     status: str  #: passed, failed, crashed
     passed: bool
-    cases: tuple[gv.CaseCheck, ...] = ()
+    cases: tuple[Any, ...] = ()  #: :class:`~.reported.ReportedCase` s of the app's task
     expected_cases: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
     overhead: dict[str, Any] = field(default_factory=dict)
@@ -61,14 +67,16 @@ class AndroidHostVerification:
     timings_s: dict[str, float] = field(default_factory=dict)
     logs: str | None = None
     tier: str = TIER
+    task: str = "image_classifier"
 
     @property
-    def failing(self) -> tuple[gv.CaseCheck, ...]:
+    def failing(self) -> tuple[Any, ...]:
         return tuple(c for c in self.cases if not c.passed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "tier": self.tier,
+            "task": self.task,
             "status": self.status,
             "passed": self.passed,
             "expected_cases": self.expected_cases,
@@ -152,14 +160,24 @@ def merged_manifest(app: AppSources, target_sdk: int) -> str:
     return re.sub(r"(<manifest\b[^>]*>)", lambda m: m.group(1) + uses_sdk, text, count=1)
 
 
-def _render_test(app: AppSources, dest: Path, sdk: int) -> tuple[Path, Path]:
-    """The host test (rendered for the app's classes) and the runner, into ``dest``."""
+def host_test_template(task: str) -> str:
+    """The host test's template for ``task``: the task's own, else the common one."""
+    from ..codegen.android import templates_root
+
+    own = f"tasks/{task}/android_host/GoldenHostTest.kt.jinja"
+    return own if templates_root().joinpath(*own.split("/")).is_file() else (
+        "android_host/GoldenHostTest.kt.jinja"
+    )
+
+
+def _render_test(app: AppSources, dest: Path, sdk: int, task: str) -> tuple[Path, Path]:
+    """The host test (rendered for the app's classes and task) and the runner, into ``dest``."""
     from ..codegen.android import templates_root
     from ..codegen.render import make_environment
 
-    root = templates_root().joinpath("android_host")
+    root = templates_root()
     env = make_environment(root)
-    text = env.get_template("GoldenHostTest.kt.jinja").render(
+    text = env.get_template(host_test_template(task)).render(
         android_package=app.namespace,
         class_name=app.class_name,
         preprocessing_class_name=app.preprocessing_class_name,
@@ -169,7 +187,7 @@ def _render_test(app: AppSources, dest: Path, sdk: int) -> tuple[Path, Path]:
     test = dest / f"{TEST_CLASS}.kt"
     test.write_text(text, encoding="utf-8")
     runner = dest / "EdgesdkHostRunner.java"
-    runner.write_bytes(root.joinpath("EdgesdkHostRunner.java").read_bytes())
+    runner.write_bytes(root.joinpath("android_host", "EdgesdkHostRunner.java").read_bytes())
     return test, runner
 
 
@@ -207,12 +225,16 @@ def verify_android_host(
     timeout: float = DEFAULT_TIMEOUT,
     on_progress: Progress | None = None,
     toolchain: Any | None = None,
+    task: Any | None = None,
 ) -> AndroidHostVerification:
     """Build and run the app's golden cases on the host JVM (see the module docstring).
+    ``task`` (:class:`~edgesdk.tasks.base.Task`, from report.json): the app's task; None tells
+    it from the golden file (:func:`edgesdk.tasks.for_golden`).
 
     Raises :class:`~edgesdk.toolchain.ToolchainMissing` (exit 4) when the ``android_host``
     toolchain is not installed, :class:`ConfigError` for a folder without a generated app.
     """
+    from .. import tasks
     from ..toolchain import android as tca
     from ..toolchain import android_host as tch
 
@@ -226,7 +248,9 @@ def verify_android_host(
         raise _bad_project(android_dir, "no golden vectors in the app", str(golden_dir))
     app = read_app(android_dir)
     tc = toolchain if toolchain is not None else tch.locate()
-    golden = gv.read_golden(golden_dir)
+    if task is None:
+        task = tasks.for_golden(golden_dir / gv.DATA_NAME)
+    golden = task.golden_checker(golden_dir)
     golden_bytes = (golden_dir / gv.DATA_NAME).read_bytes()
     model_asset = app.app_dir / "src" / "main" / "assets"
     timings: dict[str, float] = {}
@@ -253,12 +277,12 @@ def verify_android_host(
     timings["resources"] = time.monotonic() - t0
 
     t0 = time.monotonic()
-    test, runner = _render_test(app, work / "host-src", tch.ANDROID_SDK)
+    test, runner = _render_test(app, work / "host-src", tch.ANDROID_SDK, task.name)
     # The plain framework jar (API 35, as tier 2): the instrumented one adds Robolectric interfaces.
     compile_cp = [tc.base.android_jar, *tc.base.tflite_jars, *tc.robolectric]
     kotlin_sources = [*app.kotlin_sources(), test]
     java_sources = [*sorted(gen.rglob("*.java")), runner]
-    key = _sources_key([*kotlin_sources, *java_sources], compile_cp)
+    key = _sources_key([*kotlin_sources, *java_sources], compile_cp, android_dir)
     stamp = classes / ".sources-sha256"
     if stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
         step("Reusing the compiled app sources (unchanged)")
@@ -320,6 +344,7 @@ def verify_android_host(
     problems += case_problems
     model_sha = hashlib.sha256((model_asset / "model.tflite").read_bytes()).hexdigest()
     golden_sha = hashlib.sha256(golden_bytes).hexdigest()
+    model_problem = _model_problem(model_sha, golden, None if is_project else out_dir)
     runtime = {
         "robolectric": tch.ROBOLECTRIC_VERSION,
         "android_sdk": tch.ANDROID_SDK,
@@ -333,31 +358,47 @@ def verify_android_host(
         problems.append(
             "the host run ended without a summary"
             + (f" (exit {exit_code})" if exit_code is not None else " (timed out)")
-            + f": {_tail(output)}"
+            + f": {_failure(output)}"
         )
         return AndroidHostVerification(
-            "crashed", False, cases, len(golden.cases), summary, overhead, tuple(problems),
-            runtime, timings, str(log),
+            "crashed", False, cases, golden.case_count, summary, overhead,
+            tuple(problems + model_problem), runtime, timings, str(log), task=task.name,
         )  # fmt: skip
     problems += reported.summary_problems(
         summary, cases, golden, golden_sha, model_sha, "the host run"
     )
-    if model_sha != golden.model_sha256:
-        problems.append(
-            f"the app's model (SHA-256 {model_sha[:12]}…) is another model than the one the golden "
-            f"vectors were made for ({golden.model_sha256[:12]}…)"
-        )
+    problems += model_problem
     passed = bool(summary.get("passed")) and not problems and all(c.passed for c in cases)
     return AndroidHostVerification(
-        "passed" if passed else "failed", passed, cases, len(golden.cases), summary, overhead,
-        tuple(problems), runtime, timings, str(log),
+        "passed" if passed else "failed", passed, cases, golden.case_count, summary, overhead,
+        tuple(problems), runtime, timings, str(log), task=task.name,
     )  # fmt: skip
 
 
-def _sources_key(sources: list[Path], classpath: list[Path]) -> str:
+def _model_problem(
+    model_sha: str, golden: reported.GoldenChecker, out_dir: Path | None
+) -> list[str]:
+    """The app's model against the one the golden set was made for: the set's own record,
+    else (a golden format that records none) the package folder's ``model.tflite``."""
+    expected, what = golden.model_sha256, "the one the golden vectors were made for"
+    if expected is None and out_dir is not None and (out_dir / "model.tflite").is_file():
+        expected = hashlib.sha256((out_dir / "model.tflite").read_bytes()).hexdigest()
+        what = f"{out_dir / 'model.tflite'}"
+    if expected is None or expected == model_sha:
+        return []
+    return [
+        f"the app's model (SHA-256 {model_sha[:12]}…) is another model than {what} "
+        f"({expected[:12]}…)"
+    ]
+
+
+def _sources_key(sources: list[Path], classpath: list[Path], android_dir: Path) -> str:
+    """What the compiled classes depend on: each source's path (relative to the project, so a
+    copied project reuses its classes) and bytes, and the classpath."""
     h = hashlib.sha256()
     for path in sources:
-        h.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        name = path.relative_to(android_dir) if path.is_relative_to(android_dir) else path
+        h.update(str(name).encode() + b"\0" + path.read_bytes() + b"\0")
     for path in classpath:
         h.update(str(path).encode() + b"\0")
     return h.hexdigest()
@@ -365,6 +406,19 @@ def _sources_key(sources: list[Path], classpath: list[Path]) -> str:
 
 def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
+
+
+_THROWN = re.compile(r"^(?:Caused by: )?[A-Za-z_$][\w.$]*(?:Exception|Error)\b(?::.*)?$", re.M)
+
+
+def _failure(output: str) -> str:
+    """What the log says went wrong: the first exception JUnit printed (its message names the
+    cause, e.g. a model that does not match the wrapper), then the log's tail."""
+    thrown = _THROWN.search(output)
+    tail = _tail(output)
+    if thrown is None or thrown.group(0) in tail:
+        return tail
+    return f"{thrown.group(0)}\n…\n{tail}"
 
 
 __all__ = ["AndroidHostVerification", "TIER", "NOT_PROVEN", "read_app", "verify_android_host"]

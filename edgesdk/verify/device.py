@@ -21,6 +21,13 @@ Two kinds of failure are kept apart:
 
 Every subprocess runs with a timeout in its own process group, which is killed on timeout.
 Nothing is reported as run on a device unless its output was parsed from ``am instrument``.
+Each case line the device reports is re-checked on the host by the rule of the app's task
+(:meth:`edgesdk.tasks.base.Task.golden_checker`: a classifier's score vectors, an object
+detector's detections through ``detect(pixels)`` and ``detect(bitmap)``).
+
+No device or emulator exists where edgesdk is tested: ``tests/test_verify_device.py`` drives
+this module through stand-in ``adb``/``gradle``/``emulator`` tools (``tests/fakes/``), which
+tests the orchestration and the host re-check only, never a run on a device.
 
 This module plans and runs the steps and holds the result; the parts live beside it:
 :mod:`.android_sdk` (finding the SDK tools, the app's ids, :class:`DeviceSetupError`),
@@ -41,6 +48,7 @@ from typing import Any
 
 from ..codegen.runtime import GPU_RELATIVE_TOLERANCE
 from . import golden as gv
+from . import reported
 from ._proc import _kill_group as _kill_group
 from ._proc import _Runner as _Runner
 from ._proc import _tail as _tail
@@ -93,7 +101,7 @@ class AcceleratorRun:
 
     accelerator: str
     status: str  #: passed, failed, crashed, not_available
-    cases: tuple[gv.CaseCheck, ...] = ()
+    cases: tuple[Any, ...] = ()  #: :class:`~.reported.ReportedCase` s of the app's task
     summary: dict[str, Any] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
     reason: str = ""  #: why it was not available
@@ -126,7 +134,7 @@ class DeviceVerification:
     serial: str | None = None
     avd: str | None = None
     started_emulator: bool = False
-    cases: tuple[gv.CaseCheck, ...] = ()
+    cases: tuple[Any, ...] = ()  #: :class:`~.reported.ReportedCase` s of the app's task
     expected_cases: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
     device: dict[str, Any] = field(default_factory=dict)
@@ -144,7 +152,7 @@ class DeviceVerification:
         return self.status in ("passed", "failed", "crashed")
 
     @property
-    def failing(self) -> tuple[gv.CaseCheck, ...]:
+    def failing(self) -> tuple[Any, ...]:
         return tuple(c for c in self.cases if not c.passed)
 
     def to_dict(self) -> dict[str, Any]:
@@ -232,7 +240,7 @@ class DevicePlan:
     sdk: AndroidSdk
     gradle: list[str]
     ids: AppIds
-    golden: gv.GoldenSet
+    golden: reported.GoldenChecker  #: the app's golden set and its task's rule
     golden_sha256: str
     model_sha256: str
     serial: str | None
@@ -245,9 +253,15 @@ def plan_device(
     serial: str | None = None,
     avd: str | None = None,
     env: Mapping[str, str] | None = None,
+    task: Any | None = None,
 ) -> DevicePlan:
     """Check the environment and the project for a device run; raise :class:`DeviceSetupError`
-    (exit 4) naming what is missing. ``avd``: None for ``serial``, "" for the first AVD."""
+    (exit 4) naming what is missing. ``avd``: None for ``serial``, "" for the first AVD.
+    ``task`` (:class:`~edgesdk.tasks.base.Task`, from report.json) reads the golden set with its
+    own reader and rule (:meth:`~edgesdk.tasks.base.Task.golden_checker`); None tells the task
+    from the golden file (:func:`edgesdk.tasks.for_golden`)."""
+    from .. import tasks
+
     env = os.environ if env is None else env
     out_dir = Path(out_dir)
     android_dir = out_dir / "android"
@@ -266,7 +280,9 @@ def plan_device(
             received=str(golden_dir),
             fix="Re-package with --golden-cases N (N > 0)",
         )
-    golden = gv.read_golden(golden_dir)
+    if task is None:
+        task = tasks.for_golden(golden_dir / gv.DATA_NAME)
+    golden = task.golden_checker(golden_dir)
     sdk = find_sdk(need_emulator=avd is not None, android_dir=android_dir, env=env)
     gradle = gradle_command(android_dir, env)
     ids = app_ids(android_dir)
@@ -408,7 +424,7 @@ def verify_device(
         _install(runner, adb, serial, test_apk)
         timings["install"] = time.monotonic() - t
 
-        runs: dict[str, tuple[str, tuple[gv.CaseCheck, ...], dict[str, Any], tuple[str, ...]]]
+        runs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any], tuple[str, ...]]]
         runs = {}
         for accelerator in ACCELERATORS:
             step(f"Running the golden test on {serial} ({accelerator})")
@@ -448,7 +464,7 @@ def verify_device(
             avd=avd_name,
             started_emulator=emulator is not None,
             cases=cases,
-            expected_cases=len(plan.golden.cases),
+            expected_cases=plan.golden.case_count,
             summary=summary,
             device=dict(summary.get("device") or {}),
             problems=problems,
@@ -469,7 +485,7 @@ def environment_error(exc: DeviceSetupError, plan: DevicePlan | None = None) -> 
         passed=False,
         serial=None if plan is None else plan.serial,
         avd=None if plan is None else plan.avd,
-        expected_cases=0 if plan is None else len(plan.golden.cases),
+        expected_cases=0 if plan is None else plan.golden.case_count,
         stage=exc.stage,
         message=exc.message,
         logs=None if plan is None else str(plan.android_dir / LOG_DIR),

@@ -80,16 +80,18 @@ _recheck = reported.recheck  # kept for callers of the old name
 
 def interpret(
     output: InstrumentationOutput,
-    golden: gv.GoldenSet,
+    golden: reported.GoldenChecker | gv.GoldenSet,
     golden_sha256: str,
     model_sha256: str,
     accelerator: str = "CPU",
-) -> tuple[str, tuple[gv.CaseCheck, ...], dict[str, Any], tuple[str, ...]]:
+) -> tuple[str, tuple[Any, ...], dict[str, Any], tuple[str, ...]]:
     """``(status, cases, summary, problems)`` from parsed ``am instrument`` output of the run
-    on ``accelerator``; each case is re-checked with that accelerator's rule
-    (:func:`.reported.recheck`). ``status`` is ``not_available`` when the test reports that the
-    device does not offer that accelerator (or, for the GPU, predates the ``accelerator``
-    argument).
+    on ``accelerator``; each case is re-checked on the host by the rule of the app's task
+    (``golden``: its :class:`~.reported.GoldenChecker`; a classifier's
+    :class:`~.golden.GoldenSet` stands for :class:`~.reported.ClassifierChecker`, whose rule is
+    :func:`.reported.recheck`, with the GPU tolerance on the GPU). ``status`` is
+    ``not_available`` when the test reports that the device does not offer that accelerator
+    (or, for the GPU, predates the ``accelerator`` argument).
 
     Raises :class:`DeviceSetupError` when the output shows the test never started
     (instrumentation missing) or was cut off.

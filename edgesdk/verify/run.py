@@ -429,7 +429,7 @@ def verify(
     if on_device:
         step("Checking the Android tools")
         try:
-            plan = dv.plan_device(t, serial=serial, avd=avd, env=env)
+            plan = dv.plan_device(t, serial=serial, avd=avd, env=env, task=task)
         except dv.DeviceSetupError as exc:
             why = "not run: the device environment is missing (see device)"
             return VerifyResult(str(target), None, why, None, why, dv.environment_error(exc))
@@ -451,7 +451,9 @@ def verify(
     tiers = _optional_tiers(t, arm64, apk, arm64_cpu, step, runtime, task) if is_out else ()
     host_run: ah.AndroidHostVerification | TierNotRun | None = host_not_run
     if host_toolchain is not None:
-        host_run = ah.verify_android_host(t, on_progress=step, toolchain=host_toolchain)
+        host_run = ah.verify_android_host(
+            t, on_progress=step, toolchain=host_toolchain, task=task
+        )
 
     if plan is None:
         device = dv.not_run(

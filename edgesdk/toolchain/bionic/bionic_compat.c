@@ -12,6 +12,7 @@
  *   - sysconf (bionic numbers its _SC_* names differently);
  *   - __errno (glibc: __errno_location), strerror_r (bionic's is POSIX's int version);
  *   - newlocale (bionic's category masks differ; bionic only has the C locale anyway);
+ *   - memalign, posix_memalign: alignments below 64 bytes are raised to 64 (see below);
  *   - the Android-only functions: __system_property_get, android_set_abort_message,
  *     __android_log_vprint, and the FORTIFY helper __strlen_chk.
  *
@@ -25,6 +26,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <locale.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +84,29 @@ COMPAT int compat_fclose(void *f) {
     return fclose(h);
 }
 EXPORT_AS(compat_fclose, fclose);
+
+/* ---- aligned allocation ------------------------------------------------------------------- */
+
+/*
+ * XNNPACK in the Android x86_64 library allocates its operators with memalign(32) (its
+ * XNN_ALLOCATION_ALIGNMENT on mobile x86), while its AVX-512 kernels (chosen at run time on a
+ * host that has AVX-512) read their parameters from there with 64-byte aligned loads
+ * (vmovdqa64): a block that happens not to be 64-byte aligned faults (SIGSEGV, at random; seen
+ * with int8 models). Alignments below 64 are raised to 64; the rest is glibc's.
+ */
+#define COMPAT_MIN_ALIGN 64
+
+COMPAT void *compat_memalign(size_t alignment, size_t size) {
+    return memalign(alignment < COMPAT_MIN_ALIGN ? COMPAT_MIN_ALIGN : alignment, size);
+}
+EXPORT_AS(compat_memalign, memalign);
+
+COMPAT int compat_posix_memalign(void **out, size_t alignment, size_t size) {
+    int valid = alignment >= sizeof(void *) && (alignment & (alignment - 1)) == 0;
+    if (valid && alignment < COMPAT_MIN_ALIGN) alignment = COMPAT_MIN_ALIGN;
+    return posix_memalign(out, alignment, size);
+}
+EXPORT_AS(compat_posix_memalign, posix_memalign);
 
 /* ---- sysconf: bionic's numbering (bionic/libc/include/bits/sysconf.h) ---------------------- */
 

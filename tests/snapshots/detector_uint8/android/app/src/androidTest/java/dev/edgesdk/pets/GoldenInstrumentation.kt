@@ -9,19 +9,38 @@ import android.util.Log
 import java.util.Locale
 
 /**
- * Runs every golden case through [PetsDetector] on the device, from raw pixels, with the real
- * LiteRT interpreter, and checks the detections against what Python computed on the host
- * ([GoldenCheck.compare]: same class, IoU >= the golden minimum, score within the tolerance).
+ * Runs every golden case through [PetsDetector] on the device with the real LiteRT runtime
+ * ([GoldenSuite]: `detect(pixels, ...)` and `detect(Bitmap, ...)`), and checks the detections
+ * against what Python computed on the host ([GoldenCheck.compare]: same class, IoU >= the golden
+ * minimum, score within the tolerance, nothing missing, nothing unexpected).
  *
- * A plain [Instrumentation] (no AndroidX Test): run it with `edgesdk verify OUT --emulator`, or
- * `adb shell am instrument -w -r dev.edgesdk.pets.test/dev.edgesdk.pets.GoldenInstrumentation`.
- * It reports in the status format of the JUnit runner: per case `edgesdk.case` (one JSON line),
- * and at the end `edgesdk.summary` (one JSON line, `"passed"` first) and a readable `stream`.
+ * A plain [Instrumentation], so it needs no AndroidX Test library: `app/build.gradle.kts` names it
+ * as `testInstrumentationRunner`. Run it with `edgesdk verify OUT --emulator`, or by hand:
+ *
+ * ```
+ * adb shell am instrument -w -r -e accelerator CPU dev.edgesdk.pets.test/dev.edgesdk.pets.GoldenInstrumentation
+ * ```
+ *
+ * The argument `accelerator` (CPU, the default, or GPU) picks where the model runs. The run never
+ * falls back: it compiles for that accelerator alone (the Interpreter runtime offers the CPU only), and when the device does not offer it
+ * the summary says `"accelerator_available":false` with the reason, and no case runs. On the GPU the
+ * score tolerance is `max(tolerance, 0.02)`: GPU backends may compute in fp16. The summary
+ * names `accelerator` and `accelerator_available`.
+ *
+ * Reports, in the status format of the JUnit runner (so Gradle's `connectedDebugAndroidTest` can
+ * list the cases): per case a status with code 1 (started), then 0 (passed) or -2 (failed) with
+ * `class`, `test`, `current`, `numtests`, the JSON line `edgesdk.case` and, on failure, `stack`.
+ * The final result holds `edgesdk.summary` (one JSON line, `"passed"` first) and a readable
+ * `stream`.
  */
 class GoldenInstrumentation : Instrumentation() {
 
+    /** The `accelerator` argument, upper case: CPU (default) or GPU. */
+    private var accelerator: String = "CPU"
+
     override fun onCreate(arguments: Bundle?) {
         super.onCreate(arguments)
+        accelerator = (arguments?.getString(ARG_ACCELERATOR) ?: "CPU").uppercase(Locale.ROOT)
         start()
     }
 
@@ -44,44 +63,61 @@ class GoldenInstrumentation : Instrumentation() {
 
     private fun runCases(): Pair<String, String> {
         val goldenBytes = context.assets.open(GoldenVectors.ASSET).use { it.readBytes() }
-        val golden = GoldenVectors.parse(goldenBytes)
-        val modelSha = targetContext.assets.open(PetsDetector.MODEL_ASSET).use { GoldenCheck.sha256(it.readBytes()) }
-        val results = ArrayList<GoldenResult>()
+        val golden = GoldenSuite.load(targetContext, goldenBytes)
+        val gpu = accelerator == "GPU"
+        require(accelerator == "CPU" || gpu) { "accelerator must be CPU or GPU, was $accelerator" }
+        if (gpu) return unavailable("the Interpreter runtime runs on the CPU only", golden)
+        val detector = PetsDetector.create(targetContext)
         val text = StringBuilder()
-        PetsDetector.create(targetContext).use { detector ->
-            val processing = PetsDetectorPreprocessing.forModel()
-            for (case in golden.cases) {
-                val status = Bundle()
-                status.putString(REPORT_KEY_IDENTIFIER, ID)
-                status.putString("class", TEST_CLASS)
-                status.putString("test", String.format(Locale.ROOT, "golden_case_%03d", case.index))
-                status.putInt("numtests", golden.cases.size)
-                status.putInt("current", case.index + 1)
-                sendStatus(STATUS_STARTED, Bundle(status))
+        val listener = object : GoldenSuite.Listener {
+            private var total = 0
 
-                val pixels = case.argb()
-                val inputSha = GoldenCheck.sha256(processing.preprocess(pixels, case.width, case.height))
-                val start = System.nanoTime()
-                val found = detector.detect(pixels, case.width, case.height, golden.maxResults, golden.scoreThreshold)
-                val latencyMs = (System.nanoTime() - start) / 1e6
-                val r = GoldenCheck.compare(golden, case, found, inputSha, latencyMs)
-                results.add(r)
+            override fun started(case: GoldenVectors.Case, total: Int) {
+                this.total = total
+                sendStatus(STATUS_STARTED, caseStatus(case.index, total))
+            }
 
-                status.putString(KEY_CASE, r.toJson())
-                if (!r.passed) status.putString("stack", r.describe())
-                sendStatus(if (r.passed) STATUS_PASSED else STATUS_FAILED, status)
-                text.append(r.describe()).append('\n')
+            override fun finished(result: GoldenResult) {
+                val status = caseStatus(result.index, total)
+                status.putString(KEY_CASE, result.toJson())
+                if (!result.passed) status.putString("stack", result.describe())
+                sendStatus(if (result.passed) STATUS_PASSED else STATUS_FAILED, status)
+                text.append(result.describe()).append('\n')
             }
         }
+        val scoreTolerance = if (gpu) GPU_SCORE_TOLERANCE else 0f
+        val outcome = detector.use { GoldenSuite.run(it, golden, listener, scoreTolerance) }
+        val summary = outcome.summaryJson(linkedMapOf(
+            "accelerator" to GoldenCheck.jsonString(accelerator),
+            "accelerator_available" to "true",
+            "device" to deviceJson(),
+        ))
+        val passed = outcome.results.count { it.passed }
+        text.append("edgesdk golden test: $passed/${outcome.results.size} cases passed on $accelerator of ${Build.MANUFACTURER} ${Build.MODEL}\n")
+        return summary to text.toString()
+    }
+
+    /** The summary of a run on an accelerator this test does not use: nothing ran. */
+    private fun unavailable(reason: String, golden: GoldenSuite.Golden): Pair<String, String> {
         val extra = linkedMapOf(
-            "golden_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(GoldenCheck.sha256(goldenBytes))),
-            "model_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(modelSha)),
+            "accelerator" to GoldenCheck.jsonString(accelerator),
+            "accelerator_available" to "false",
+            "accelerator_reason" to GoldenCheck.jsonString(reason),
+            "golden_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(golden.goldenSha256)),
+            "model_sha256" to GoldenCheck.jsonString(GoldenCheck.hex(golden.modelSha256)),
             "device" to deviceJson(),
         )
-        val summary = GoldenCheck.summaryJson(results, extra)
-        val passed = results.count { it.passed }
-        text.append("edgesdk golden test: $passed/${results.size} cases passed on ${Build.MANUFACTURER} ${Build.MODEL}\n")
-        return summary to text.toString()
+        return GoldenCheck.summaryJson(emptyList(), extra) to "edgesdk golden test: $accelerator not available: $reason\n"
+    }
+
+    private fun caseStatus(index: Int, total: Int): Bundle {
+        val status = Bundle()
+        status.putString(REPORT_KEY_IDENTIFIER, ID)
+        status.putString("class", TEST_CLASS)
+        status.putString("test", String.format(Locale.ROOT, "golden_case_%03d", index))
+        status.putInt("numtests", total)
+        status.putInt("current", index + 1)
+        return status
     }
 
     private fun deviceJson(): String = buildString {
@@ -94,6 +130,8 @@ class GoldenInstrumentation : Instrumentation() {
 
     private companion object {
         const val TAG = "edgesdk"
+        const val ARG_ACCELERATOR = "accelerator"
+        const val GPU_SCORE_TOLERANCE = 0.02f
         const val ID = "edgesdk"
         const val TEST_CLASS = "dev.edgesdk.pets.GoldenInstrumentation"
         const val KEY_CASE = "edgesdk.case"
