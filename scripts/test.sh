@@ -12,6 +12,8 @@
 #   EDGESDK_OTHER_PYTHONS=0  skip the 3.10/3.12 wheel check and the 3.13 run
 #   EDGESDK_PYTHON_ONLY=1    the Python side only (no toolchain, no lint, tests marked toolchain
 #                            deselected); the 3.13 run uses it
+#   EDGESDK_MARKERS=EXPR     with EDGESDK_PYTHON_ONLY: the pytest marker expression (default
+#                            "not toolchain"; the 3.13 run adds "and not slow")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/venv.sh
@@ -36,7 +38,7 @@ fi
 
 # The Python side only: the Kotlin/Android tiers' tools do not depend on Python's version.
 if [ -n "${EDGESDK_PYTHON_ONLY:-}" ]; then
-  exec "$PYTHON" -m pytest -q -rs "$@" -m "not toolchain"
+  exec "$PYTHON" -m pytest -q -rs "$@" -m "${EDGESDK_MARKERS:-not toolchain}"
 fi
 
 "$PYTHON" -m edgesdk toolchain install
