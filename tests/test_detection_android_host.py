@@ -122,3 +122,28 @@ def test_detector_android_host_fails_on_a_wrong_golden_or_model(
     assert any("another model" in p for p in run["problems"]), run["problems"]
     # the wrapper refuses a model whose input tensor is not the one it was generated for
     assert any("does not match" in p for p in run["problems"]), run["problems"]
+
+
+@pytest.fixture(scope="module")
+def dynamic_out(detector_h5, det_data, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("det_dynamic") / "out"
+    res = run_cli(
+        "package", detector_h5, "-o", out, "--quantize", "dynamic", "--golden-cases", 8,
+        "--eval-data", det_data["eval"], "--android-package", "dev.edgesdk.det_dynamic",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr + res.stdout
+    return out
+
+
+def test_dynamic_range_detector_passes_on_androids_kernels(host_tc, dynamic_out: Path) -> None:
+    """Android's TFLite runs a dynamic-range model on its built-in hybrid kernels, which
+    quantize activations on the fly unlike the host's XNNPACK: the golden rule of that mode
+    (detections scoring >= 0.2, scores within 0.08) holds there for every case."""
+    golden = dg.read(dynamic_out / "android" / GOLDEN_ASSET_DIR)
+    assert golden.score_threshold == pytest.approx(dg.GOLDEN_MIN_SCORE["dynamic"])
+    assert golden.score_tolerance == pytest.approx(dg.SCORE_TOLERANCE["dynamic"])
+    code, d = _verify(dynamic_out)
+    run = d["android_host"]
+    assert run["status"] == "passed", [c for c in run["cases"] if not c["passed"]]
+    assert code == 0, _checks(d)
+    assert len(run["cases"]) == 8 and sum(c["expected"] for c in run["cases"]) > 0

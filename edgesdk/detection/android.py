@@ -171,6 +171,7 @@ def generate_detector_android(
                 "path": str(Path("android") / GOLDEN_ASSET_DIR),
                 "min_iou": golden.min_iou,
                 "score_tolerance": golden.score_tolerance,
+                "score_threshold": round(golden.score_threshold, 6),
                 "detections": sum(len(c.expected) for c in golden.cases),
             }
         gen = generate_android(

@@ -12,6 +12,7 @@ Written into the app's androidTest assets as ``golden/golden.bin`` (read by the 
   reserved u32, and the SHA-256 of the input tensor Python fed the interpreter;
 - then the data.
 
+The score threshold is the op's, or :data:`GOLDEN_MIN_SCORE` of the quantization when higher.
 A device passes a case when every expected detection scoring at least ``threshold + tolerance``
 has a detection of the same class with IoU >= the minimum and a score within the tolerance, and
 no unexpected detection scores that high.
@@ -38,7 +39,17 @@ RECORD = struct.Struct("<8I32s")
 DETECTION = struct.Struct("<if4f")
 MIN_IOU = 0.9
 #: Score tolerance by the network's quantization (the outputs themselves are float32).
-SCORE_TOLERANCE = {"none": 1e-4, "float16": 2e-3, "dynamic": 2e-2, "int8": 2e-2}
+#: Dynamic range: XNNPACK (host, arm64) and LiteRT's built-in hybrid kernels (what Android's
+#: TFLite 2.16.1 runs them on, as the host without XNNPACK does) quantize activations on the fly
+#: differently; on the demo detector's 60 evaluation images their matched scores differed by up
+#: to 0.049 (int8 and float kernels agree to 0 and 3e-8).
+SCORE_TOLERANCE = {"none": 1e-4, "float16": 2e-3, "dynamic": 8e-2, "int8": 2e-2}
+#: The lowest score a golden detection has, by quantization, when above the op's threshold.
+#: Dynamic range: below it the two kernel families swap near-noise detections (which of two
+#: overlapping low-score anchors survives NMS, which enter the top 10); measured on the demo
+#: detector's 60 evaluation images, built-in vs XNNPACK kernels pass 34/60 cases at the op's 0.05
+#: and 60/60 from 0.15 (with the tolerance above).
+GOLDEN_MIN_SCORE = {"dynamic": 0.2}
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,7 @@ def build(
     score_threshold: float,
 ) -> DetectionGolden:
     rows = int(runner.outputs[runner.order.index_of(2)]["shape"][-1])
+    score_threshold = max(float(score_threshold), GOLDEN_MIN_SCORE.get(quantization, 0.0))
     cases = []
     for im in images:
         pixels = np.ascontiguousarray(np.asarray(im, np.float32).round().clip(0, 255), np.uint8)

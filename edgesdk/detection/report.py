@@ -163,10 +163,10 @@ def render_detection_html(
     model = report["model"]
     golden = report.get("golden")
     golden_html = (
-        f"<p>{golden['cases']} golden cases ({golden['detections']} detections) in "
-        f"<code>{_e(golden['path'])}</code>; a device passes a case when every detection is "
-        f"found with the same class, IoU ≥ {golden['min_iou']} and a score within "
-        f"{golden['score_tolerance']}.</p>"
+        f"<p>{golden['cases']} golden cases ({golden['detections']} detections scoring ≥ "
+        f"{golden.get('score_threshold', 0.05):g}) in <code>{_e(golden['path'])}</code>; a device "
+        "passes a case when every detection is found with the same class, IoU ≥ "
+        f"{golden['min_iou']} and a score within {golden['score_tolerance']}.</p>"
         if golden
         else ""
     )
